@@ -1,0 +1,71 @@
+/* app.h -- the node's process-wide state and what the app/ files share.
+ *
+ * One 'struct app' lives for the whole process (built in main.c, torn down in reverse). Every
+ * request gets a 'struct app_req' for its lifetime: its id, its timing, what it sent back. Local
+ * routes keep it on the stack; the proxy embeds it in its per-request state. */
+#ifndef ROUTSTR_APP_APP_H
+#define ROUTSTR_APP_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/time.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "app/config.h"
+
+struct http_server;
+struct http_client;
+struct proxy_req;
+
+struct app {
+    struct config cfg;
+    struct event_base *base;
+    struct http_server *server;
+    struct http_client *client;
+    struct proxy_req *inflight; /* proxied requests not yet finished */
+    size_t n_inflight;
+    bool stopping;
+    struct event *grace_timer;
+    struct event *sig_term, *sig_int;
+};
+
+struct app_req {
+    struct app *app;
+    struct evhttp_request *req;
+    char id[37];          /* uuid4: x-routstr-request-id */
+    struct timeval start;
+    const char *method;
+    char path[256];       /* without the query string, which may carry tokens: safe to log */
+    int status;
+    size_t bytes_out;
+};
+
+/* routes.c: the one evhttp entry point. */
+void app_handle(struct evhttp_request *req, void *ud);
+
+/* reply.c */
+void app_req_init(struct app_req *r, struct app *a, struct evhttp_request *req);
+/* Adds x-routstr-request-id and the CORS headers to the reply. */
+void app_reply_headers(struct app_req *r);
+/* Sends 'body' (stolen) as JSON with 'status', then logs the request. */
+void app_reply_json(struct app_req *r, int status, json_t *body);
+/* Sends the proxy error envelope {"error":{"message","type","code"},"request_id"}. A NULL
+ * 'code' puts the HTTP status there as a number, as the reference does. */
+void app_reply_error(struct app_req *r, int status, const char *type, const char *code,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The one log line per request: method, path, status, bytes, duration, request id. */
+void app_req_log(const struct app_req *r);
+/* Answers a CORS preflight if this is one. Returns true when it answered. */
+bool app_cors_preflight(struct app_req *r);
+
+/* proxy.c */
+void proxy_handle(struct app_req *r, const char *rest);
+/* Ends every proxied request at once (the grace period is over). */
+void proxy_abort_all(struct app *a);
+
+/* main.c: called when the last in-flight request ends while stopping. */
+void app_maybe_exit(struct app *a);
+
+#endif

@@ -1,0 +1,63 @@
+/* config.h -- the node's configuration: environment, then an optional .env file, then flags.
+ *
+ * Names follow the reference node (spec/routstr-api.md §9) so an operator's existing .env works.
+ * The environment wins over the .env file; --host and --port win over both. Every value is
+ * checked at load time: a bad one stops the start with one line naming the variable. */
+#ifndef ROUTSTR_APP_CONFIG_H
+#define ROUTSTR_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+struct config {
+    char *host;
+    int64_t port;
+    char *upstream_base_url; /* "" when not configured; never ends in '/' */
+    char *upstream_api_key;
+    char *database_url;
+    enum log_level log_level;
+    char *cors_origins;      /* "*" or a comma-separated list of origins */
+    char *name;
+    char *description;
+    char *http_url;
+    char *onion_url;
+    char *npub;
+    char *tor_proxy_url;     /* SOCKS5 proxy for outbound requests, or "" */
+    char *cashu_mints;       /* comma-separated, normalised: no trailing '/' */
+    int64_t max_body_bytes;
+    int64_t max_header_bytes;
+    int64_t upstream_connect_timeout_ms;
+    int64_t upstream_idle_timeout_ms;
+    int64_t client_idle_timeout_ms;
+    int64_t shutdown_grace_ms;
+};
+
+/* Looks a name up: the environment first, then the .env file's values. */
+typedef const char *config_get_fn(const char *name, void *ud);
+
+/* Fills 'c' from 'get' (defaults for what is unset). Returns 0, or E_PROTO with 'err' naming
+ * the variable and the problem. */
+int config_load(struct config *c, config_get_fn *get, void *ud, char err[ERR_LEN]);
+void config_deinit(struct config *c);
+
+/* A parsed .env file: KEY=VALUE lines, '#' comments, optional 'export ', quotes stripped. */
+struct dotenv {
+    char **keys;
+    char **values;
+    size_t n;
+};
+/* Reads 'path'. A missing file is fine when !required (empty result). Returns 0, E_IO (missing
+ * required file, unreadable) or E_PROTO (a malformed line), with 'err' filled. */
+int dotenv_load(struct dotenv *d, const char *path, bool required, char err[ERR_LEN]);
+const char *dotenv_get(const struct dotenv *d, const char *name);
+void dotenv_deinit(struct dotenv *d);
+
+/* Writes the table of settings (name, default, meaning) for --help. */
+void config_print_help(FILE *out);
+
+#endif

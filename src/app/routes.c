@@ -1,0 +1,78 @@
+/* routes.c -- the node's routing table: what is answered here and what goes upstream.
+ *
+ *   OPTIONS + Origin + Access-Control-Request-Method   CORS preflight (any path)
+ *   GET /              node summary (JSON)
+ *   GET /health        200 while serving
+ *   GET /v1/info       node info (spec/routstr-api.md §1.1)
+ *   *   /v1/...        the reverse proxy (proxy.c)
+ *   anything else      404 in the proxy error envelope */
+#include <string.h>
+
+#include "app/app.h"
+#include "base/str.h"
+
+static json_t *mints_array(const struct config *c)
+{
+    json_t *a = json_array();
+    for (const char *p = c->cashu_mints; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        json_array_append_new(a, json_stringn(p, n));
+        p += n + (comma ? 1 : 0);
+    }
+    return a;
+}
+
+static void info(struct app_req *r)
+{
+    const struct config *c = &r->app->cfg;
+    app_reply_json(r, 200,
+                   json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i}", "name", c->name,
+                             "description", c->description, "version", ROUTSTR_VERSION, "npub",
+                             c->npub, "mints", mints_array(c), "http_url", c->http_url,
+                             "onion_url", c->onion_url, "child_key_cost_msats", 0));
+}
+
+static void root(struct app_req *r)
+{
+    const struct config *c = &r->app->cfg;
+    app_reply_json(r, 200,
+                   json_pack("{s:s, s:s, s:s, s:s}", "name", c->name, "description",
+                             c->description, "version", ROUTSTR_VERSION, "status", "running"));
+}
+
+static bool is_get(struct app_req *r)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(r->req);
+    return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+}
+
+void app_handle(struct evhttp_request *req, void *ud)
+{
+    struct app *a = ud;
+    struct app_req local;
+    app_req_init(&local, a, req);
+    struct app_req *r = &local;
+    struct str path = str_from(r->path);
+
+    if (app_cors_preflight(r))
+        return;
+    if (str_has_prefix(path, "/v1/") || str_eq(path, "/v1")) {
+        if (str_eq(path, "/v1/info") && is_get(r)) {
+            info(r);
+            return;
+        }
+        /* The rest of the request target after "/v1", query string included. */
+        proxy_handle(r, evhttp_request_get_uri(req) + 3);
+        return;
+    }
+    if (str_eq(path, "/") && is_get(r)) {
+        root(r);
+        return;
+    }
+    if (str_eq(path, "/health") && is_get(r)) {
+        app_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+        return;
+    }
+    app_reply_error(r, 404, "not_found", NULL, "Path '%s' not found", r->path);
+}

@@ -1,0 +1,72 @@
+/* client.h -- outbound HTTP on one libcurl multi handle driven by the libevent loop.
+ *
+ * One 'struct http_client' per event loop holds the multi handle (and so the keep-alive pool).
+ * Each 'struct http_xfer' is one request: the caller fills 'struct http_xfer_req', and the
+ * transfer reports through three callbacks, all run on the loop thread:
+ *
+ *   on_headers  once, when the final (non-1xx) header block has arrived;
+ *   on_data     for every piece of the body, as it arrives; returning HTTP_XFER_PAUSE leaves the
+ *               piece unconsumed and pauses the transfer until http_xfer_resume();
+ *   on_done     once at the end, with 0 or a negative code, after which the transfer is freed.
+ *
+ * If http_xfer_start() fails, no callback ever runs (libuv's contract). http_xfer_abort() stops a
+ * transfer from outside its callbacks and frees it without calling on_done. */
+#ifndef ROUTSTR_HTTP_CLIENT_H
+#define ROUTSTR_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+struct event_base;
+struct http_client;
+struct http_xfer;
+
+#define HTTP_XFER_PAUSE ((size_t)CURL_WRITEFUNC_PAUSE)
+
+/* Why a transfer ended (on_done's 'status'). */
+enum http_xfer_status {
+    HTTP_XFER_OK = 0,
+    HTTP_XFER_UNREACHABLE = -1, /* no connection (refused, DNS, connect timeout, TLS) */
+    HTTP_XFER_IDLE_TIMEOUT = -2, /* connected, then no byte for idle_timeout_ms */
+    HTTP_XFER_BROKEN = -3,       /* the peer closed or sent garbage mid-answer */
+    HTTP_XFER_FAILED = -4,       /* any other failure (our callback refused, out of limits) */
+};
+
+struct http_xfer_cbs {
+    /* Returns 0 to go on, or <0 to stop the transfer (on_done then gets HTTP_XFER_FAILED). */
+    int (*on_headers)(struct http_xfer *x, long status, void *ud);
+    /* Returns len, HTTP_XFER_PAUSE, or 0 to stop the transfer. */
+    size_t (*on_data)(struct http_xfer *x, const char *p, size_t len, void *ud);
+    void (*on_done)(struct http_xfer *x, int status, const char *detail, void *ud);
+};
+
+struct http_xfer_req {
+    const char *method;          /* "GET", "POST", ... */
+    const char *url;
+    struct curl_slist *headers;  /* takes ownership */
+    const void *body;            /* not copied: must live until on_done or abort */
+    size_t body_len;
+    long connect_timeout_ms;
+    long idle_timeout_ms;        /* 0: none */
+    const char *proxy;           /* e.g. "socks5h://127.0.0.1:9050", or NULL */
+    long max_response_bytes;     /* 0: no cap (streamed); else the transfer fails past it */
+};
+
+struct http_client *http_client_new(struct event_base *base);
+/* Aborts every transfer still running (without callbacks) and frees the client. */
+void http_client_free(struct http_client *c);
+/* Number of transfers running. */
+size_t http_client_active(const struct http_client *c);
+
+/* Starts a transfer. Returns it, or NULL (with no callback to come) if curl refused the setup. */
+struct http_xfer *http_xfer_start(struct http_client *c, const struct http_xfer_req *req,
+                                  const struct http_xfer_cbs *cbs, void *ud);
+void http_xfer_resume(struct http_xfer *x);
+void http_xfer_abort(struct http_xfer *x);
+/* Iterates the final response's headers (valid inside on_headers and after). Start with
+ * prev = NULL; returns NULL at the end. */
+struct curl_header *http_xfer_next_header(struct http_xfer *x, struct curl_header *prev);
+
+#endif
