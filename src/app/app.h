@@ -17,20 +17,23 @@
 
 struct http_server;
 struct http_client;
-struct proxy_req;
+struct app_req;
 
 struct app {
     struct config cfg;
     struct event_base *base;
     struct http_server *server;
     struct http_client *client;
-    struct proxy_req *inflight; /* proxied requests not yet finished */
-    size_t n_inflight;
+    struct app_req *open; /* requests whose reply is not yet fully written */
+    size_t n_open;
     bool stopping;
     struct event *grace_timer;
     struct event *sig_term, *sig_int;
 };
 
+/* A request lives from its arrival until its reply is fully written to the socket, or until the
+ * client connection dies, whichever comes first (evhttp's on_complete and close callbacks).
+ * Shutdown waits for every one of them, so no reply is cut short. */
 struct app_req {
     struct app *app;
     struct evhttp_request *req;
@@ -40,13 +43,23 @@ struct app_req {
     char path[256];       /* without the query string, which may carry tokens: safe to log */
     int status;
     size_t bytes_out;
+    bool logged;
+    /* Set by a handler still working on the request (the proxy): called when the client
+     * connection dies first, so the handler can stop and release its state. */
+    void (*gone)(struct app_req *r);
+    void *gone_ud;
+    struct app_req *prev, *next;
 };
 
 /* routes.c: the one evhttp entry point. */
 void app_handle(struct evhttp_request *req, void *ud);
 
-/* reply.c */
-void app_req_init(struct app_req *r, struct app *a, struct evhttp_request *req);
+/* request.c */
+struct app_req *app_req_new(struct app *a, struct evhttp_request *req);
+/* Closes the client connection at once: a handler's 'gone' runs, the request ends. */
+void app_req_drop(struct app_req *r);
+/* Drops every open request (the grace period is over). */
+void app_drop_all(struct app *a);
 /* Adds x-routstr-request-id and the CORS headers to the reply. */
 void app_reply_headers(struct app_req *r);
 /* Sends 'body' (stolen) as JSON with 'status', then logs the request. */
@@ -55,17 +68,15 @@ void app_reply_json(struct app_req *r, int status, json_t *body);
  * 'code' puts the HTTP status there as a number, as the reference does. */
 void app_reply_error(struct app_req *r, int status, const char *type, const char *code,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* The one log line per request: method, path, status, bytes, duration, request id. */
-void app_req_log(const struct app_req *r);
+/* The one log line per request: method, path, status, bytes, duration, request id. Logs once. */
+void app_req_log(struct app_req *r);
 /* Answers a CORS preflight if this is one. Returns true when it answered. */
 bool app_cors_preflight(struct app_req *r);
 
 /* proxy.c */
 void proxy_handle(struct app_req *r, const char *rest);
-/* Ends every proxied request at once (the grace period is over). */
-void proxy_abort_all(struct app *a);
 
-/* main.c: called when the last in-flight request ends while stopping. */
+/* main.c: called when the last open request ends while stopping. */
 void app_maybe_exit(struct app *a);
 
 #endif

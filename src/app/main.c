@@ -45,15 +45,15 @@ static const char *lookup(const char *name, void *ud)
 
 void app_maybe_exit(struct app *a)
 {
-    if (a->stopping && a->n_inflight == 0)
+    if (a->stopping && a->n_open == 0)
         event_base_loopexit(a->base, NULL);
 }
 
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)
 {
     struct app *a = arg;
-    log_warn("grace period over: ending %zu request(s)", a->n_inflight);
-    proxy_abort_all(a);
+    log_warn("grace period over: ending %zu request(s)", a->n_open);
+    app_drop_all(a);
     event_base_loopexit(a->base, NULL);
 }
 
@@ -62,13 +62,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct app *a = arg;
     if (a->stopping) {
         log_warn("second signal: stopping now");
-        proxy_abort_all(a);
+        app_drop_all(a);
         event_base_loopexit(a->base, NULL);
         return;
     }
     a->stopping = true;
     log_info("%s: no new connections; %zu request(s) in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-             a->n_inflight);
+             a->n_open);
     http_server_stop_accepting(a->server);
     struct timeval tv = {a->cfg.shutdown_grace_ms / 1000, (a->cfg.shutdown_grace_ms % 1000) * 1000};
     a->grace_timer = evtimer_new(a->base, on_grace_over, a);

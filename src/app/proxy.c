@@ -10,9 +10,10 @@
  * either through EV_CLOSED on its socket while we wait or through evhttp's close callback when
  * a write fails.
  *
- * Lifetime: a 'struct proxy_req' lives from proxy_handle() to finish(), which runs exactly once
- * on every path (upstream done, upstream failed, client gone, shutdown). After finish() neither
- * the evhttp request nor the transfer is touched again. */
+ * Lifetime: a 'struct proxy_req' lives from proxy_handle() until the upstream transfer ends
+ * (on_done) or the client connection dies first (proxy_gone, through the request's 'gone' hook);
+ * release() runs exactly once on every path. The request itself (struct app_req) lives on until
+ * its reply is written out (request.c). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +35,14 @@
 #define PROXY_HIGH_WATER (64 * 1024)
 
 struct proxy_req {
-    struct app_req r; /* first: the shared per-request state */
+    struct app_req *r;
     struct http_xfer *xfer;
-    struct evhttp_connection *evcon;
     struct http_close_watch watch;
     struct evbuffer *chunk;
     char *url;
-    struct proxy_req *prev, *next;
     bool reply_started;
     bool paused;
+    bool upstream_broke; /* the upstream failed after the status line went out */
 };
 
 /* Request headers that never reach the upstream: credentials (ours to check, never the
@@ -86,90 +86,34 @@ static bool named_by_connection(const char *name, const char *connection)
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static void link_req(struct app *a, struct proxy_req *p)
-{
-    p->next = a->inflight;
-    if (a->inflight)
-        a->inflight->prev = p;
-    a->inflight = p;
-    a->n_inflight++;
-}
-
-static void unlink_req(struct app *a, struct proxy_req *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        a->inflight = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    a->n_inflight--;
-}
-
-/* Frees a request's state once nothing refers to it any more. */
+/* Frees the proxy's state; the client side no longer reaches it. */
 static void release(struct proxy_req *p)
 {
-    struct app *a = p->r.app;
-    unlink_req(a, p);
+    http_close_watch_stop(&p->watch);
+    p->r->gone = NULL;
+    if (p->xfer)
+        http_xfer_abort(p->xfer);
     evbuffer_free(p->chunk);
     free(p->url);
     free(p);
-    app_maybe_exit(a);
 }
 
-/* Stops every callback that could still reach 'p' from the client side. */
-static void detach_client(struct proxy_req *p)
+/* The client connection died first: stop the upstream transfer. */
+static void proxy_gone(struct app_req *r)
 {
-    http_close_watch_stop(&p->watch);
-    if (p->evcon)
-        evhttp_connection_set_closecb(p->evcon, NULL, NULL);
-}
-
-/* The one exit of every proxied request whose reply is not sent as a whole by app_reply_*. */
-static void finish(struct proxy_req *p)
-{
-    detach_client(p);
-    if (p->xfer) {
-        http_xfer_abort(p->xfer);
-        p->xfer = NULL;
-    }
-    app_req_log(&p->r);
+    struct proxy_req *p = r->gone_ud;
+    if (!p->upstream_broke)
+        r->status = 499; /* nginx's "client closed request" */
+    app_req_log(r);
     release(p);
 }
 
-/* evhttp is tearing the client connection down (a write failed, or a timeout). If it already
- * detached our request from the connection, the request is ours to free. */
-static void on_evcon_close(struct evhttp_connection *evcon, void *arg)
-{
-    struct proxy_req *p = arg;
-    p->evcon = NULL;
-    p->r.status = 499; /* nginx's "client closed request" */
-    if (evhttp_request_get_connection(p->r.req) == NULL)
-        evhttp_request_free(p->r.req);
-    finish(p);
-}
-
-/* Drops the client connection: used when the client left, or when the upstream failed after
- * the status line went out (a clean end would tell the client the answer was complete). */
-static void drop_client(struct proxy_req *p, int status)
-{
-    struct evhttp_connection *evcon = p->evcon;
-    p->r.status = status;
-    detach_client(p);
-    p->evcon = NULL;
-    if (evcon)
-        evhttp_connection_free(evcon); /* frees the request still queued on it */
-    finish(p);
-}
-
+/* The client closed its side while we wait or stream (EV_CLOSED): close ours too; the request
+ * ends through proxy_gone. */
 static void on_client_fin(void *arg)
 {
     struct proxy_req *p = arg;
-    if (p->xfer) {
-        http_xfer_abort(p->xfer);
-        p->xfer = NULL;
-    }
-    drop_client(p, 499);
+    app_req_drop(p->r);
 }
 
 static void on_drain(struct evhttp_connection *evcon, void *arg)
@@ -184,7 +128,7 @@ static void on_drain(struct evhttp_connection *evcon, void *arg)
 static int on_headers(struct http_xfer *x, long status, void *ud)
 {
     struct proxy_req *p = ud;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(p->r.req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(p->r->req);
     const char *connection = NULL;
     struct curl_header *h = NULL;
     while ((h = http_xfer_next_header(x, h)) != NULL)
@@ -198,55 +142,55 @@ static int on_headers(struct http_xfer *x, long status, void *ud)
             continue;
         evhttp_add_header(out, h->name, h->value);
     }
-    app_reply_headers(&p->r);
-    p->r.status = (int)status;
+    app_reply_headers(p->r);
+    p->r->status = (int)status;
     p->reply_started = true;
-    evhttp_send_reply_start(p->r.req, (int)status, NULL);
+    evhttp_send_reply_start(p->r->req, (int)status, NULL);
     return 0;
 }
 
 static size_t on_data(struct http_xfer *x, const char *data, size_t len, void *ud)
 {
     struct proxy_req *p = ud;
-    if (p->evcon == NULL)
-        return 0;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(p->evcon);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(p->r->req);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     if (evbuffer_get_length(bufferevent_get_output(bev)) >= PROXY_HIGH_WATER) {
         p->paused = true; /* on_drain resumes; curl hands this piece again then */
         return HTTP_XFER_PAUSE;
     }
     evbuffer_add(p->chunk, data, len);
-    evhttp_send_reply_chunk_with_cb(p->r.req, p->chunk, on_drain, p);
-    p->r.bytes_out += len;
+    evhttp_send_reply_chunk_with_cb(p->r->req, p->chunk, on_drain, p);
+    p->r->bytes_out += len;
     return len;
 }
 
 static void on_done(struct http_xfer *x, int status, const char *detail, void *ud)
 {
     struct proxy_req *p = ud;
-    p->xfer = NULL; /* freed by the client module right after this returns */
+    struct app_req *r = p->r;
+    p->xfer = NULL; /* the client module frees it right after this returns */
     if (status == HTTP_XFER_OK) {
         if (!p->reply_started)
             on_headers(x, 200, p);
-        detach_client(p);
-        evhttp_send_reply_end(p->r.req);
-        finish(p);
+        release(p);
+        evhttp_send_reply_end(r->req);
+        app_req_log(r);
         return;
     }
     if (p->reply_started) {
-        log_warn("upstream failed mid-answer (%s) %s", detail, p->r.id);
-        drop_client(p, p->r.status);
+        /* A clean end would tell the client the answer was complete: cut the connection. */
+        log_warn("upstream failed mid-answer (%s) %s", detail, r->id);
+        p->upstream_broke = true;
+        app_req_drop(r);
         return;
     }
-    detach_client(p);
+    release(p);
     log_warn("upstream %s: %s %s", status == HTTP_XFER_IDLE_TIMEOUT ? "timed out" : "failed",
-             detail, p->r.id);
+             detail, r->id);
     if (status == HTTP_XFER_IDLE_TIMEOUT)
-        app_reply_error(&p->r, 504, "upstream_error", NULL, "Upstream service request timed out");
+        app_reply_error(r, 504, "upstream_error", NULL, "Upstream service request timed out");
     else
-        app_reply_error(&p->r, 502, "upstream_error", NULL,
-                        "Unable to connect to upstream service");
-    release(p); /* app_reply_error sent and logged it */
+        app_reply_error(r, 502, "upstream_error", NULL, "Unable to connect to upstream service");
 }
 
 static const struct http_xfer_cbs proxy_cbs = {on_headers, on_data, on_done};
@@ -294,8 +238,7 @@ static struct curl_slist *upstream_headers(struct evhttp_request *req, const cha
 
 void proxy_handle(struct app_req *r, const char *rest)
 {
-    struct app *a = r->app;
-    const struct config *c = &a->cfg;
+    const struct config *c = &r->app->cfg;
     if (*c->upstream_base_url == '\0') {
         app_reply_error(r, 503, "upstream_error", "upstream_not_configured",
                         "No upstream configured: set UPSTREAM_BASE_URL to an OpenAI-compatible API");
@@ -306,21 +249,15 @@ void proxy_handle(struct app_req *r, const char *rest)
                         "Path segments '.' and '..' are not allowed");
         return;
     }
-    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
-    if (evcon == NULL)
-        return;
-
     struct proxy_req *p = xcalloc(1, sizeof(*p));
-    p->r = *r;
-    p->evcon = evcon;
+    p->r = r;
     p->chunk = evbuffer_new();
     p->url = xasprintf("%s%s", c->upstream_base_url, rest);
-    link_req(a, p);
 
     struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
     size_t body_len = evbuffer_get_length(body);
     struct http_xfer_req xr = {
-        .method = p->r.method,
+        .method = r->method,
         .url = p->url,
         .headers = upstream_headers(r->req, c->upstream_api_key),
         .body = body_len ? evbuffer_pullup(body, -1) : NULL,
@@ -329,24 +266,13 @@ void proxy_handle(struct app_req *r, const char *rest)
         .idle_timeout_ms = (long)c->upstream_idle_timeout_ms,
         .proxy = *c->tor_proxy_url ? c->tor_proxy_url : NULL,
     };
-    p->xfer = http_xfer_start(a->client, &xr, &proxy_cbs, p);
+    p->xfer = http_xfer_start(r->app->client, &xr, &proxy_cbs, p);
     if (p->xfer == NULL) {
-        app_reply_error(&p->r, 502, "upstream_error", NULL, "Unable to start the upstream request");
         release(p);
+        app_reply_error(r, 502, "upstream_error", NULL, "Unable to start the upstream request");
         return;
     }
-    evhttp_connection_set_closecb(evcon, on_evcon_close, p);
+    r->gone = proxy_gone;
+    r->gone_ud = p;
     http_close_watch_start(&p->watch, r->req, on_client_fin, p);
-}
-
-void proxy_abort_all(struct app *a)
-{
-    while (a->inflight) {
-        struct proxy_req *p = a->inflight;
-        if (p->xfer) {
-            http_xfer_abort(p->xfer);
-            p->xfer = NULL;
-        }
-        drop_client(p, p->reply_started ? p->r.status : 503);
-    }
 }

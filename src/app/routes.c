@@ -50,9 +50,7 @@ static bool is_get(struct app_req *r)
 void app_handle(struct evhttp_request *req, void *ud)
 {
     struct app *a = ud;
-    struct app_req local;
-    app_req_init(&local, a, req);
-    struct app_req *r = &local;
+    struct app_req *r = app_req_new(a, req);
     struct str path = str_from(r->path);
 
     if (app_cors_preflight(r))

@@ -1,5 +1,9 @@
-/* reply.c -- what every reply carries: the request id, CORS headers, JSON error envelopes, and
- * the one log line per request.
+/* request.c -- a request's lifetime, and what every reply carries: the request id, CORS
+ * headers, JSON error envelopes, and the one log line per request.
+ *
+ * A 'struct app_req' is made when evhttp hands us a request and freed when the reply has been
+ * fully written (on_complete) or the client connection is gone (on_close), whichever is first.
+ * While a handler works on it, it may set 'gone' to hear about the second case.
  *
  * Error bodies have the proxy envelope of spec/routstr-api.md §11.1, which the OpenAI SDKs read
  * as error.message. CORS follows CORS_ORIGINS: "*" allows any origin; a list echoes a matching
@@ -17,6 +21,7 @@
 #include "app/app.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/xalloc.h"
 
 #define EXPOSE_HEADERS                                                                        \
     "x-routstr-request-id, x-cashu, x-routstr-cost-msats, x-routstr-cost-usd, "             \
@@ -50,9 +55,50 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "UNKNOWN";
 }
 
-void app_req_init(struct app_req *r, struct app *a, struct evhttp_request *req)
+static void app_req_free(struct app_req *r)
 {
-    memset(r, 0, sizeof(*r));
+    struct app *a = r->app;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        a->open = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    a->n_open--;
+    free(r);
+    app_maybe_exit(a);
+}
+
+/* evhttp wrote the whole reply; it frees the request right after this returns. */
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    struct app_req *r = arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+    app_req_free(r);
+}
+
+/* The client connection is going away before the reply was written. If evhttp detached the
+ * request from the connection first (it does on EOF and timeouts), freeing it is ours to do;
+ * otherwise evhttp frees it with the connection. */
+static void on_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct app_req *r = arg;
+    if (r->gone)
+        r->gone(r);
+    if (!r->logged) {
+        r->status = 499; /* nginx's "client closed request" */
+        app_req_log(r);
+    }
+    if (evhttp_request_get_connection(r->req) == NULL)
+        evhttp_request_free(r->req);
+    app_req_free(r);
+}
+
+struct app_req *app_req_new(struct app *a, struct evhttp_request *req)
+{
+    struct app_req *r = xcalloc(1, sizeof(*r));
     r->app = a;
     r->req = req;
     new_request_id(r->id);
@@ -64,6 +110,29 @@ void app_req_init(struct app_req *r, struct app *a, struct evhttp_request *req)
         n = sizeof(r->path) - 1;
     memcpy(r->path, uri, n);
     r->path[n] = '\0';
+    r->next = a->open;
+    if (a->open)
+        a->open->prev = r;
+    a->open = r;
+    a->n_open++;
+    evhttp_request_set_on_complete_cb(req, on_complete, r);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_close, r);
+    return r;
+}
+
+void app_req_drop(struct app_req *r)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    if (evcon)
+        evhttp_connection_free(evcon); /* runs on_close, which ends the request */
+    else
+        on_close(NULL, r);
+}
+
+void app_drop_all(struct app *a)
+{
+    while (a->open)
+        app_req_drop(a->open);
 }
 
 /* The origin to allow for this request, or NULL. */
@@ -93,6 +162,8 @@ void app_reply_headers(struct app_req *r)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "x-routstr-request-id", r->id);
+    if (r->app->stopping)
+        evhttp_add_header(h, "Connection", "close");
     const char *origin = allowed_origin(r);
     if (origin) {
         evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
@@ -157,8 +228,11 @@ void app_reply_error(struct app_req *r, int status, const char *type, const char
     app_reply_json(r, status, json_pack("{s:o, s:s}", "error", err, "request_id", r->id));
 }
 
-void app_req_log(const struct app_req *r)
+void app_req_log(struct app_req *r)
 {
+    if (r->logged)
+        return;
+    r->logged = true;
     struct timeval now, d;
     gettimeofday(&now, NULL);
     timersub(&now, &r->start, &d);
