@@ -17,6 +17,7 @@
 
 struct http_server;
 struct http_client;
+struct store;
 struct app_req;
 
 struct app {
@@ -24,6 +25,7 @@ struct app {
     struct event_base *base;
     struct http_server *server;
     struct http_client *client;
+    struct store *store;
     struct app_req *open; /* requests whose reply is not yet fully written */
     size_t n_open;
     bool stopping;

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "store/store.h"
 
 static void usage(FILE *out)
 {
@@ -138,6 +139,11 @@ int main(int argc, char **argv)
     if (a.base == NULL)
         abort();
     a.client = http_client_new(a.base);
+    if (store_open(&a.store, a.base, a.cfg.database_url, err) != E_OK) {
+        fprintf(stderr, "routstr: %s\n", err);
+        rc = 1;
+        goto out;
+    }
     struct http_server_opts so = {
         .host = a.cfg.host,
         .port = (int)a.cfg.port,
@@ -172,6 +178,7 @@ out:
     if (a.sig_int)
         event_free(a.sig_int);
     http_server_free(a.server);
+    store_close(a.store);
     http_client_free(a.client);
     event_base_free(a.base);
     config_deinit(&a.cfg);

@@ -1,0 +1,292 @@
+/* store.c -- the typed calls of store.h, each written as one transaction program, and the choice
+ * of backend from DATABASE_URL.
+ *
+ * All SQL of the typed calls is here and shared by both dialects: it sticks to what SQLite 3.40
+ * and PostgreSQL 15 both understand (INSERT ... ON CONFLICT, RETURNING, $n placeholders).
+ * Timestamps are unix seconds. */
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/xalloc.h"
+
+int64_t store_cell_i64(const struct store_rows *r, size_t row, size_t col)
+{
+    const char *v = store_cell(r, row, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+int store_open(struct store **out, struct event_base *base, const char *url, char err[ERR_LEN])
+{
+    const struct store_backend *be = NULL;
+    if (strncmp(url, "sqlite:///", 10) == 0) {
+        be = &store_sqlite_backend;
+    } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        snprintf(err, ERR_LEN, "DATABASE_URL: the PostgreSQL backend is not built yet");
+        return E_PROTO;
+    } else {
+        snprintf(err, ERR_LEN, "DATABASE_URL: must be sqlite:///PATH or postgresql://...");
+        return E_PROTO;
+    }
+    struct store *s = xcalloc(1, sizeof(*s));
+    s->be = be;
+    s->base = base;
+    int rc = be->open(s, url, err);
+    if (rc != E_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return E_OK;
+}
+
+void store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    s->be->close(s);
+    free(s);
+}
+
+const char *store_dialect(const struct store *s)
+{
+    return s->be->dialect;
+}
+
+int store_schema_version(const struct store *s)
+{
+    return s->schema_version;
+}
+
+/* Runs a program; a NULL 'done' callback is adapted from 'rows' form. */
+struct done_adapter {
+    store_done_fn *cb;
+    void *ud;
+};
+
+static void adapt_done(int status, const struct store_rows *rows, void *ud)
+{
+    struct done_adapter *a = ud;
+    store_done_fn *cb = a->cb;
+    void *cud = a->ud;
+    free(a);
+    cb(status, cud);
+}
+
+static void run(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
+                store_rows_fn *cb, void *ud)
+{
+    struct store_tx tx = {.stmts = stmts, .n = n, .durable = durable, .cb = cb, .ud = ud};
+    s->be->run(s, &tx);
+}
+
+static void run_done(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
+                     store_done_fn *cb, void *ud)
+{
+    struct done_adapter *a = xmalloc(sizeof(*a));
+    a->cb = cb;
+    a->ud = ud;
+    run(s, stmts, n, durable, adapt_done, a);
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Secrets */
+
+void store_secret_get(struct store *s, const char *name, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {.sql = "SELECT value FROM secrets WHERE name = $1",
+                            .params = {P_TEXT(name)}, .nparams = 1, .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
+void store_secret_init(struct store *s, const char *name, const char *value, store_rows_fn *cb,
+                       void *ud)
+{
+    struct store_stmt st[2] = {
+        {.sql = "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO NOTHING",
+         .params = {P_TEXT(name), P_TEXT(value), P_INT(now_s())}, .nparams = 3},
+        {.sql = "SELECT value FROM secrets WHERE name = $1", .params = {P_TEXT(name)},
+         .nparams = 1, .collect = true, .need_rows = E_IO},
+    };
+    run(s, st, 2, true, cb, ud);
+}
+
+/* Keysets and counters */
+
+void store_keyset_put(struct store *s, const struct store_keyset *k, store_done_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "INSERT INTO keysets (id, mint_url, unit, active, input_fee_ppk, keys_json, "
+               "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET "
+               "active = excluded.active, input_fee_ppk = excluded.input_fee_ppk, "
+               "keys_json = excluded.keys_json, updated_at = excluded.updated_at",
+        .params = {P_TEXT(k->id), P_TEXT(k->mint_url), P_TEXT(k->unit), P_INT(k->active),
+                   P_INT(k->input_fee_ppk), P_TEXT(k->keys_json), P_INT(now_s())},
+        .nparams = 7};
+    run_done(s, &st, 1, false, cb, ud);
+}
+
+void store_keysets_get(struct store *s, const char *mint_url, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT id, mint_url, unit, active, input_fee_ppk, keys_json FROM keysets "
+               "WHERE $1 IS NULL OR mint_url = $1 ORDER BY mint_url, active DESC, id",
+        .params = {P_TEXT(mint_url)}, .nparams = 1, .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
+void store_counter_reserve(struct store *s, const char *keyset_id, int64_t n, store_rows_fn *cb,
+                           void *ud)
+{
+    struct store_stmt st = {
+        .sql = "INSERT INTO keyset_counters (keyset_id, next_counter) VALUES ($1, $2) "
+               "ON CONFLICT (keyset_id) DO UPDATE SET next_counter = "
+               "keyset_counters.next_counter + $2 RETURNING next_counter - $2",
+        .params = {P_TEXT(keyset_id), P_INT(n)}, .nparams = 2, .collect = true,
+        .need_rows = E_IO};
+    run(s, &st, 1, true, cb, ud);
+}
+
+/* Wallet operations */
+
+void store_op_begin(struct store *s, const struct store_op *op, const struct store_output *outs,
+                    size_t n_outs, const char *const *input_ys, size_t n_inputs,
+                    store_done_fn *cb, void *ud)
+{
+    size_t n = 1 + n_outs + n_inputs;
+    struct store_stmt *st = xcalloc(n, sizeof(*st));
+    int64_t now = now_s();
+    st[0] = (struct store_stmt){
+        .sql = "INSERT INTO wallet_ops (id, kind, mint_url, unit, amount, fee, ref, state, "
+               "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+        .params = {P_TEXT(op->id), P_TEXT(op->kind), P_TEXT(op->mint_url), P_TEXT(op->unit),
+                   P_INT(op->amount), P_INT(op->fee), P_TEXT(op->ref), P_INT(now)},
+        .nparams = 8};
+    for (size_t i = 0; i < n_outs; i++)
+        st[1 + i] = (struct store_stmt){
+            .sql = "INSERT INTO wallet_outputs (op_id, idx, keyset_id, counter, amount, b_) "
+                   "VALUES ($1, $2, $3, $4, $5, $6)",
+            .params = {P_TEXT(op->id), P_INT((int64_t)i), P_TEXT(outs[i].keyset_id),
+                       P_INT(outs[i].counter), P_INT(outs[i].amount), P_TEXT(outs[i].b_)},
+            .nparams = 6};
+    for (size_t i = 0; i < n_inputs; i++)
+        st[1 + n_outs + i] = (struct store_stmt){
+            .sql = "UPDATE proofs SET state = 'pending', op_id = $2 "
+                   "WHERE y = $1 AND state = 'unspent'",
+            .params = {P_TEXT(input_ys[i]), P_TEXT(op->id)}, .nparams = 2,
+            .need_rows = E_CONFLICT};
+    run_done(s, st, n, true, cb, ud);
+    free(st);
+}
+
+void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
+                   size_t n_proofs, const char *result, store_done_fn *cb, void *ud)
+{
+    size_t n = 2 + n_proofs;
+    struct store_stmt *st = xcalloc(n, sizeof(*st));
+    int64_t now = now_s();
+    st[0] = (struct store_stmt){
+        .sql = "UPDATE wallet_ops SET state = 'done', result = $2, updated_at = $3 "
+               "WHERE id = $1 AND state = 'pending'",
+        .params = {P_TEXT(op_id), P_TEXT(result), P_INT(now)}, .nparams = 3,
+        .need_rows = E_CONFLICT};
+    st[1] = (struct store_stmt){
+        .sql = "UPDATE proofs SET state = 'spent' WHERE op_id = $1 AND state = 'pending'",
+        .params = {P_TEXT(op_id)}, .nparams = 1};
+    for (size_t i = 0; i < n_proofs; i++) {
+        const struct store_proof *p = &proofs[i];
+        st[2 + i] = (struct store_stmt){
+            .sql = "INSERT INTO proofs (y, mint_url, unit, keyset_id, amount, secret, c, dleq, "
+                   "state, op_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                   "'unspent', NULL, $9)",
+            .params = {P_TEXT(p->y), P_TEXT(p->mint_url), P_TEXT(p->unit), P_TEXT(p->keyset_id),
+                       P_INT(p->amount), P_TEXT(p->secret), P_TEXT(p->c), P_TEXT(p->dleq_json),
+                       P_INT(now)},
+            .nparams = 9};
+    }
+    run_done(s, st, n, true, cb, ud);
+    free(st);
+}
+
+void store_op_failed(struct store *s, const char *op_id, const char *why, store_done_fn *cb,
+                     void *ud)
+{
+    struct store_stmt st[2] = {
+        {.sql = "UPDATE wallet_ops SET state = 'failed', result = $2, updated_at = $3 "
+                "WHERE id = $1 AND state = 'pending'",
+         .params = {P_TEXT(op_id), P_TEXT(why), P_INT(now_s())}, .nparams = 3,
+         .need_rows = E_CONFLICT},
+        {.sql = "UPDATE proofs SET state = 'unspent', op_id = NULL "
+                "WHERE op_id = $1 AND state = 'pending'",
+         .params = {P_TEXT(op_id)}, .nparams = 1},
+    };
+    run_done(s, st, 2, true, cb, ud);
+}
+
+void store_ops_pending(struct store *s, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT id, kind, mint_url, unit, amount, fee, ref, state, result FROM wallet_ops "
+               "WHERE state = 'pending' ORDER BY created_at, id",
+        .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
+void store_op_outputs(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT keyset_id, counter, amount, b_ FROM wallet_outputs WHERE op_id = $1 "
+               "ORDER BY idx",
+        .params = {P_TEXT(op_id)}, .nparams = 1, .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
+void store_op_get(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT id, kind, state, amount, unit, result FROM wallet_ops WHERE id = $1",
+        .params = {P_TEXT(op_id)}, .nparams = 1, .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
+/* Proofs */
+
+void store_proofs_unspent(struct store *s, const char *mint_url, const char *unit,
+                          store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT y, keyset_id, amount, secret, c, dleq FROM proofs WHERE mint_url = $1 "
+               "AND unit = $2 AND state = 'unspent' ORDER BY amount DESC, y",
+        .params = {P_TEXT(mint_url), P_TEXT(unit)}, .nparams = 2, .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
+void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_done_fn *cb,
+                        void *ud)
+{
+    struct store_stmt *st = xcalloc(n ? n : 1, sizeof(*st));
+    for (size_t i = 0; i < n; i++)
+        st[i] = (struct store_stmt){.sql = "UPDATE proofs SET state = 'spent' WHERE y = $1",
+                                    .params = {P_TEXT(ys[i])}, .nparams = 1};
+    run_done(s, st, n, true, cb, ud);
+    free(st);
+}
+
+void store_wallet_balance(struct store *s, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT mint_url, unit, "
+               "COALESCE(SUM(CASE WHEN state = 'unspent' THEN amount ELSE 0 END), 0), "
+               "COALESCE(SUM(CASE WHEN state = 'pending' THEN amount ELSE 0 END), 0) "
+               "FROM proofs WHERE state <> 'spent' GROUP BY mint_url, unit ORDER BY mint_url, unit",
+        .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}

@@ -1,0 +1,69 @@
+/* store_int.h -- what the store's own files share: transactions as data, and the backend table.
+ *
+ * A typed call in store.c builds a 'struct store_tx': statements with typed parameters ($1, $2,
+ * ... placeholders in both dialects), run in order inside one transaction. A statement may
+ * demand that it touch at least one row (else the transaction rolls back with 'need_rows' as
+ * the status), and one statement's result rows may be collected for the caller. A backend
+ * (SQLite, PostgreSQL) only has to run such programs; all SQL lives in store.c, except the
+ * migrations, which are per dialect. */
+#ifndef ROUTSTR_STORE_STORE_INT_H
+#define ROUTSTR_STORE_STORE_INT_H
+
+#include "store/store.h"
+
+#define STORE_MAX_PARAMS 12
+
+enum store_ptype { SP_NULL = 0, SP_INT, SP_TEXT };
+
+struct store_param {
+    enum store_ptype type;
+    int64_t i;
+    const char *s;
+};
+
+#define P_INT(x) ((struct store_param){.type = SP_INT, .i = (x)})
+#define P_TEXT(x) ((struct store_param){.type = (x) ? SP_TEXT : SP_NULL, .s = (x)})
+
+struct store_stmt {
+    const char *sql;
+    struct store_param params[STORE_MAX_PARAMS];
+    int nparams;
+    int need_rows; /* 0, or the status to fail with when it changes / returns no row */
+    bool collect;  /* hand its rows to the caller */
+};
+
+struct store_tx {
+    struct store_stmt *stmts;
+    size_t n;
+    bool durable;  /* fsync before reporting success */
+    store_rows_fn *cb;
+    void *ud;
+};
+
+struct store_backend {
+    const char *dialect;
+    int (*open)(struct store *s, const char *url, char err[ERR_LEN]);
+    void (*close)(struct store *s);
+    /* Runs 'tx' and calls tx->cb exactly once. Copies what it needs: 'tx' and the strings it
+     * points to belong to the caller only until run() returns. */
+    void (*run)(struct store *s, const struct store_tx *tx);
+};
+
+struct store {
+    const struct store_backend *be;
+    struct event_base *base;
+    void *impl;
+    int schema_version;
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+/* A migration: its number and its SQL (several statements separated by ';'). */
+struct store_migration {
+    int version;
+    const char *sql;
+};
+extern const struct store_migration store_sqlite_migrations[];
+extern const size_t store_sqlite_n_migrations;
+
+#endif
