@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "app/app.h"
+#include "app/cli.h"
 #include "base/log.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -20,7 +21,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: routstr [--host ADDR] [--port N] [--env-file PATH]\n"
+            "usage: routstr [--host ADDR] [--port N] [--env-file PATH]      serve\n"
+            "       routstr [--env-file PATH] wallet balance|send|receive|melt|recover ...\n"
             "       routstr --help | --version\n"
             "\n"
             "Sells an OpenAI-compatible API per request for Bitcoin (Cashu eCash).\n"
@@ -77,11 +79,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     app_maybe_exit(a);
 }
 
-/* Parses flags into 'l'. Returns -1 to go on, or an exit status. */
-static int parse_flags(int argc, char **argv, struct lookup *l, const char **env_path)
+/* Parses flags into 'l' up to the first word that is not a flag (a command, whose index goes
+ * to *cmd). Returns -1 to go on, or an exit status. */
+static int parse_flags(int argc, char **argv, struct lookup *l, const char **env_path, int *cmd)
 {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
+        if (f[0] != '-') {
+            *cmd = i;
+            return -1;
+        }
         const char **dst = NULL;
         if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
             usage(stdout);
@@ -114,9 +121,14 @@ int main(int argc, char **argv)
 {
     struct lookup l = {0};
     const char *env_path = NULL;
-    int rc = parse_flags(argc, argv, &l, &env_path);
+    int cmd = 0;
+    int rc = parse_flags(argc, argv, &l, &env_path, &cmd);
     if (rc >= 0)
         return rc;
+    if (cmd && strcmp(argv[cmd], "wallet") != 0) {
+        fprintf(stderr, "routstr: unknown command '%s' (see --help)\n", argv[cmd]);
+        return 2;
+    }
 
     char err[ERR_LEN];
     struct dotenv env_file;
@@ -134,6 +146,12 @@ int main(int argc, char **argv)
     }
     log_min_level = a.cfg.log_level;
     signal(SIGPIPE, SIG_IGN);
+    if (cmd) {
+        rc = cli_wallet(&a.cfg, argc - cmd - 1, argv + cmd + 1);
+        config_deinit(&a.cfg);
+        curl_global_cleanup();
+        return rc;
+    }
 
     a.base = event_base_new();
     if (a.base == NULL)

@@ -17,6 +17,8 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "base/buf.h"
+#include "base/err.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -144,6 +146,14 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *ud)
     return 0;
 }
 
+/* Whether any of the request reached the peer: from then on a failure may hide an answer. */
+static bool request_sent(struct http_xfer *x)
+{
+    long sent = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+    return sent > 0;
+}
+
 static int classify(struct http_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK)
@@ -158,8 +168,10 @@ static int classify(struct http_xfer *x, CURLcode rc)
     case CURLE_COULDNT_CONNECT:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_OPERATION_TIMEDOUT: /* only the connect timeout is set */
         return HTTP_XFER_UNREACHABLE;
+    case CURLE_OPERATION_TIMEDOUT:
+        /* Before a connection the peer saw nothing; after, it may have acted on the request. */
+        return request_sent(x) ? HTTP_XFER_TIMEOUT : HTTP_XFER_UNREACHABLE;
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -167,7 +179,7 @@ static int classify(struct http_xfer *x, CURLcode rc)
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-        return x->headers_done ? HTTP_XFER_BROKEN : HTTP_XFER_UNREACHABLE;
+        return x->headers_done || request_sent(x) ? HTTP_XFER_BROKEN : HTTP_XFER_UNREACHABLE;
     default:
         return HTTP_XFER_FAILED;
     }
@@ -335,6 +347,8 @@ struct http_xfer *http_xfer_start(struct http_client *c, const struct http_xfer_
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+    if (req->timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
     /* HTTP/1.1 for upstream transfers: pausing HTTP/2 streams has known libcurl bugs. */
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -343,6 +357,8 @@ struct http_xfer *http_xfer_start(struct http_client *c, const struct http_xfer_
         curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response_bytes);
     if (req->proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+    if (req->fresh_connection)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 && req->body_len == 0) {
@@ -399,4 +415,85 @@ void http_xfer_abort(struct http_xfer *x)
 struct curl_header *http_xfer_next_header(struct http_xfer *x, struct curl_header *prev)
 {
     return curl_easy_nextheader(x->easy, CURLH_HEADER, -1, prev);
+}
+
+/* Buffered fetch: a transfer whose callbacks collect the body. */
+
+struct fetch {
+    struct buf body;
+    char *req_body;
+    long code;
+    http_fetch_fn *cb;
+    void *ud;
+};
+
+static int fetch_headers(struct http_xfer *x, long status, void *ud)
+{
+    struct fetch *f = ud;
+    f->code = status;
+    return 0;
+}
+
+static size_t fetch_data(struct http_xfer *x, const char *p, size_t len, void *ud)
+{
+    struct fetch *f = ud;
+    return buf_append(&f->body, p, len) == 0 ? len : 0;
+}
+
+static void fetch_done(struct http_xfer *x, int status, const char *detail, void *ud)
+{
+    struct fetch *f = ud;
+    if (f->code == 0)
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &f->code);
+    struct http_fetch_res res = {
+        .status = status,
+        .code = f->code,
+        .body = f->body.p ? f->body.p : "",
+        .len = f->body.len,
+        .detail = detail,
+    };
+    f->cb(&res, f->ud);
+    buf_deinit(&f->body);
+    free(f->req_body);
+    free(f);
+}
+
+static const struct http_xfer_cbs fetch_cbs = {fetch_headers, fetch_data, fetch_done};
+
+int http_fetch(struct http_client *c, const struct http_fetch_req *req, http_fetch_fn *cb,
+               void *ud)
+{
+    struct fetch *f = xcalloc(1, sizeof(*f));
+    buf_init(&f->body, req->max_bytes ? req->max_bytes : (1 << 20));
+    f->cb = cb;
+    f->ud = ud;
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    h = curl_slist_append(h, "Accept: application/json");
+    if (req->content_type) {
+        char *line = xasprintf("Content-Type: %s", req->content_type);
+        h = curl_slist_append(h, line);
+        free(line);
+    }
+    if (req->body_len) {
+        f->req_body = xmalloc(req->body_len);
+        memcpy(f->req_body, req->body, req->body_len);
+    }
+    struct http_xfer_req xr = {
+        .method = req->method,
+        .url = req->url,
+        .headers = h,
+        .body = f->req_body,
+        .body_len = req->body_len,
+        .connect_timeout_ms = req->connect_timeout_ms ? req->connect_timeout_ms : 10000,
+        .timeout_ms = req->timeout_ms,
+        .proxy = req->proxy,
+        .fresh_connection = req->fresh_connection,
+    };
+    if (http_xfer_start(c, &xr, &fetch_cbs, f) == NULL) {
+        buf_deinit(&f->body);
+        free(f->req_body);
+        free(f);
+        return E_IO;
+    }
+    return E_OK;
 }

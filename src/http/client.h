@@ -14,6 +14,7 @@
 #ifndef ROUTSTR_HTTP_CLIENT_H
 #define ROUTSTR_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,8 +31,9 @@ enum http_xfer_status {
     HTTP_XFER_OK = 0,
     HTTP_XFER_UNREACHABLE = -1, /* no connection (refused, DNS, connect timeout, TLS) */
     HTTP_XFER_IDLE_TIMEOUT = -2, /* connected, then no byte for idle_timeout_ms */
-    HTTP_XFER_BROKEN = -3,       /* the peer closed or sent garbage mid-answer */
+    HTTP_XFER_BROKEN = -3,       /* the request went out, then the peer closed or sent garbage */
     HTTP_XFER_FAILED = -4,       /* any other failure (our callback refused, out of limits) */
+    HTTP_XFER_TIMEOUT = -5,      /* connected, then timeout_ms passed: the peer may have acted */
 };
 
 struct http_xfer_cbs {
@@ -50,8 +52,13 @@ struct http_xfer_req {
     size_t body_len;
     long connect_timeout_ms;
     long idle_timeout_ms;        /* 0: none */
+    long timeout_ms;             /* whole transfer; 0: none */
     const char *proxy;           /* e.g. "socks5h://127.0.0.1:9050", or NULL */
     long max_response_bytes;     /* 0: no cap (streamed); else the transfer fails past it */
+    /* A new connection, never a pooled one. libcurl silently resends a request that failed on a
+     * reused connection before any answer byte; for a request that moves money that would turn
+     * "answer lost" into "sent twice". */
+    bool fresh_connection;
 };
 
 struct http_client *http_client_new(struct event_base *base);
@@ -68,5 +75,31 @@ void http_xfer_abort(struct http_xfer *x);
 /* Iterates the final response's headers (valid inside on_headers and after). Start with
  * prev = NULL; returns NULL at the end. */
 struct curl_header *http_xfer_next_header(struct http_xfer *x, struct curl_header *prev);
+
+/* A whole answer, buffered: for small JSON calls (mints, price feeds, relays' info). */
+struct http_fetch_res {
+    int status;       /* enum http_xfer_status */
+    long code;        /* HTTP status, 0 if none arrived */
+    const char *body; /* NUL-terminated; valid during the callback only */
+    size_t len;
+    const char *detail;
+};
+typedef void http_fetch_fn(const struct http_fetch_res *res, void *ud);
+
+struct http_fetch_req {
+    const char *method;
+    const char *url;
+    const char *content_type; /* of 'body', or NULL */
+    const void *body;         /* copied */
+    size_t body_len;
+    long connect_timeout_ms;
+    long timeout_ms;
+    size_t max_bytes;         /* the answer is refused (HTTP_XFER_FAILED) past this */
+    const char *proxy;
+    bool fresh_connection;    /* see struct http_xfer_req */
+};
+/* Starts a buffered request. Returns 0, or E_IO (no callback to come). */
+int http_fetch(struct http_client *c, const struct http_fetch_req *req, http_fetch_fn *cb,
+               void *ud);
 
 #endif

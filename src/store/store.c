@@ -249,6 +249,14 @@ void store_op_outputs(struct store *s, const char *op_id, store_rows_fn *cb, voi
     run(s, &st, 1, false, cb, ud);
 }
 
+void store_op_inputs(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
+{
+    struct store_stmt st = {
+        .sql = "SELECT y FROM proofs WHERE op_id = $1 AND state = 'pending' ORDER BY y",
+        .params = {P_TEXT(op_id)}, .nparams = 1, .collect = true};
+    run(s, &st, 1, false, cb, ud);
+}
+
 void store_op_get(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
 {
     struct store_stmt st = {

@@ -119,6 +119,8 @@ void store_op_failed(struct store *s, const char *op_id, const char *why, store_
 void store_ops_pending(struct store *s, store_rows_fn *cb, void *ud);
 /* Rows: keyset_id, counter, amount, b_; the outputs of one op, in order. */
 void store_op_outputs(struct store *s, const char *op_id, store_rows_fn *cb, void *ud);
+/* Rows: y; the proofs an op is spending (state pending). */
+void store_op_inputs(struct store *s, const char *op_id, store_rows_fn *cb, void *ud);
 /* Rows: id, kind, state, amount, unit, result; one op by id. */
 void store_op_get(struct store *s, const char *op_id, store_rows_fn *cb, void *ud);
 

@@ -1,0 +1,143 @@
+/* secrets.c -- see secrets.h. */
+#include "app/secrets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "base/str.h"
+#include "base/xalloc.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+static int key_from_hex(uint8_t key[32], const char *hex, const char *where, char err[ERR_LEN])
+{
+    struct str s = str_trim(str_from(hex));
+    while (s.len && (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r'))
+        s.len--;
+    if (hex_decode(key, 32, s.p, s.len) != 0) {
+        snprintf(err, ERR_LEN, "%s: must be 64 hex digits (32 bytes)", where);
+        return E_PROTO;
+    }
+    return E_OK;
+}
+
+int secrets_key_load(uint8_t key[32], const struct config *c, char err[ERR_LEN])
+{
+    if (*c->secret_key)
+        return key_from_hex(key, c->secret_key, "ROUTSTR_SECRET_KEY", err);
+    const char *path = c->secret_key_file;
+    char text[130] = "";
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        return key_from_hex(key, text, path, err);
+    }
+    if (errno != ENOENT) {
+        snprintf(err, ERR_LEN, "cannot read %s: %s", path, strerror(errno));
+        return E_IO;
+    }
+    if (crypto_random(key, 32) != 0) {
+        snprintf(err, ERR_LEN, "no randomness for a secret key");
+        return E_IO;
+    }
+    hex_encode(text, key, 32);
+    /* O_EXCL: two processes starting together must not write two keys. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) /* another process won: use its key */
+            return secrets_key_load(key, c, err);
+        snprintf(err, ERR_LEN, "cannot create %s: %s", path, strerror(errno));
+        return E_IO;
+    }
+    bool ok = write(fd, text, 64) == 64 && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        unlink(path);
+        snprintf(err, ERR_LEN, "cannot write %s", path);
+        return E_IO;
+    }
+    fprintf(stderr,
+            "routstr: generated the key that encrypts this node's secrets, saved in %s.\n"
+            "routstr: back it up; it is shown this once: %s\n",
+            path, text);
+    secure_zero(text, sizeof(text));
+    return E_OK;
+}
+
+struct wait {
+    bool done;
+    int status;
+    char *value;
+};
+
+static void on_rows(int status, const struct store_rows *rows, void *ud)
+{
+    struct wait *w = ud;
+    w->done = true;
+    w->status = status;
+    if (status == 0 && rows->nrows > 0 && store_cell(rows, 0, 0))
+        w->value = xstrdup(store_cell(rows, 0, 0));
+}
+
+static void wait_for(struct event_base *base, struct wait *w)
+{
+    while (!w->done)
+        event_base_loop(base, EVLOOP_ONCE);
+}
+
+int secrets_get_or_create(struct store *s, struct event_base *base, const uint8_t key[32],
+                          const char *name, uint8_t *out, size_t n, char err[ERR_LEN])
+{
+    struct wait w = {0};
+    store_secret_get(s, name, on_rows, &w);
+    wait_for(base, &w);
+    if (w.status != 0) {
+        snprintf(err, ERR_LEN, "cannot read secret %s from the database", name);
+        return E_IO;
+    }
+    if (w.value == NULL) {
+        uint8_t *fresh = xmalloc(n);
+        uint8_t *sealed = xmalloc(n + CRYPTO_AEAD_OVERHEAD);
+        char *hex = xmalloc(2 * (n + CRYPTO_AEAD_OVERHEAD) + 1);
+        int rc = crypto_random(fresh, n);
+        if (rc == 0)
+            rc = crypto_aead_seal(sealed, key, fresh, n, name, strlen(name));
+        secure_zero(fresh, n);
+        free(fresh);
+        if (rc == 0) {
+            hex_encode(hex, sealed, n + CRYPTO_AEAD_OVERHEAD);
+            w = (struct wait){0};
+            store_secret_init(s, name, hex, on_rows, &w); /* the first stored wins */
+            wait_for(base, &w);
+        }
+        free(sealed);
+        free(hex);
+        if (rc != 0 || w.status != 0 || w.value == NULL) {
+            snprintf(err, ERR_LEN, "cannot create secret %s", name);
+            free(w.value);
+            return E_IO;
+        }
+    }
+    size_t len = strlen(w.value) / 2;
+    uint8_t *sealed = xmalloc(len + 1);
+    int rc = E_PROTO;
+    if (len == n + CRYPTO_AEAD_OVERHEAD && hex_decode(sealed, len, w.value, 2 * len) == 0)
+        rc = crypto_aead_open(out, key, sealed, len, name, strlen(name));
+    free(sealed);
+    free(w.value);
+    if (rc != 0)
+        snprintf(err, ERR_LEN,
+                 "secret %s does not open with this ROUTSTR_SECRET_KEY (a different key than "
+                 "the one it was created with?)", name);
+    return rc;
+}

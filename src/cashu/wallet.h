@@ -1,0 +1,76 @@
+/* wallet.h -- the node's Cashu wallet: redeem tokens, hold proofs, pay out tokens and Lightning.
+ *
+ * The wallet holds proofs of the trusted mints only (CASHU_MINTS; the first is primary). Every
+ * operation follows one crash-safe pattern (spec/cashu.md §5): derive the outputs from the seed
+ * (NUT-13) with counters reserved durably first, save the operation and its outputs durably,
+ * then ask the mint, then store the resulting proofs and end the operation in one durable
+ * transaction. If the answer is lost, the saved outputs are restored (NUT-09) before anything
+ * else happens to the same money: right away, and by cashu_wallet_recover() after a crash.
+ *
+ * All calls run on the event loop and report through a callback, exactly once, unless the
+ * starting call returns an error. */
+#ifndef ROUTSTR_CASHU_WALLET_H
+#define ROUTSTR_CASHU_WALLET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "cashu/mint.h"
+#include "cashu/token.h"
+
+struct cashu_wallet;
+struct event_base;
+struct http_client;
+struct store;
+
+struct cashu_wallet_opts {
+    struct http_client *http;
+    struct store *store;
+    const uint8_t *seed;   /* 64 bytes, copied */
+    const char *mints;     /* comma-separated normalised URLs; the first is primary */
+    const char *proxy;     /* SOCKS5 for mint calls, or NULL */
+    long timeout_ms;       /* per mint call; 0: 30 s */
+};
+
+struct cashu_wallet *cashu_wallet_new(const struct cashu_wallet_opts *o);
+void cashu_wallet_free(struct cashu_wallet *w);
+/* The primary mint's URL, or NULL when no mint is trusted. */
+const char *cashu_wallet_primary(const struct cashu_wallet *w);
+bool cashu_wallet_trusts(const struct cashu_wallet *w, const char *mint_url);
+
+/* What an operation reports. On failure 'err' classifies it for the client (clients.md §1.2)
+ * and 'message' says it for a person. */
+struct cashu_result {
+    int status;               /* 0, or a negative code */
+    uint64_t amount;          /* credited (receive), sent (send) or paid (melt), in 'unit' */
+    uint64_t fee;             /* mint fees paid, in 'unit' */
+    const char *unit;
+    const char *mint;
+    const char *token;        /* send: the token string */
+    const char *op_id;
+    struct cashu_error_class err;
+    const char *message;
+};
+typedef void cashu_result_fn(const struct cashu_result *r, void *ud);
+
+/* Swaps every proof of 'token' for fresh proofs of ours at its (trusted) mint and stores them;
+ * credits amount - fees. 'ref' (may be NULL) is recorded with the operation, e.g. the hash of
+ * the token string. Returns 0 (callback to come) or E_IO. */
+int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, const char *ref,
+                         cashu_result_fn *cb, void *ud);
+
+/* Makes a token worth exactly 'amount' of 'unit' from the proofs of 'mint' (NULL: primary),
+ * swapping for the exact amount plus change when no proofs add up to it. 'v3' picks cashuA. */
+int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
+                      uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud);
+
+/* Pays a BOLT11 invoice from the primary mint (NUT-05), with NUT-08 change. */
+int cashu_wallet_melt(struct cashu_wallet *w, const char *bolt11, cashu_result_fn *cb, void *ud);
+
+/* Resolves every operation left pending (a crash, a lost answer): restores saved outputs with
+ * NUT-09 and settles the operation. The result's 'amount' is what was recovered. */
+int cashu_wallet_recover(struct cashu_wallet *w, cashu_result_fn *cb, void *ud);
+
+#endif
