@@ -42,7 +42,8 @@ struct proxy_req {
     char *url;
     bool reply_started;
     bool paused;
-    bool upstream_broke; /* the upstream failed after the status line went out */
+    bool upstream_broke; /* the upstream failed after the status line went out: once what
+                            it did send is written, the client connection is cut */
 };
 
 /* Request headers that never reach the upstream: credentials (ours to check, never the
@@ -116,9 +117,19 @@ static void on_client_fin(void *arg)
     app_req_drop(p->r);
 }
 
+static size_t client_backlog(struct proxy_req *p)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(p->r->req);
+    return evbuffer_get_length(bufferevent_get_output(evhttp_connection_get_bufferevent(evcon)));
+}
+
 static void on_drain(struct evhttp_connection *evcon, void *arg)
 {
     struct proxy_req *p = arg;
+    if (p->upstream_broke) {
+        app_req_drop(p->r); /* all it sent is out: now the truncation shows */
+        return;
+    }
     if (p->paused && p->xfer) {
         p->paused = false;
         http_xfer_resume(p->xfer);
@@ -152,9 +163,7 @@ static int on_headers(struct http_xfer *x, long status, void *ud)
 static size_t on_data(struct http_xfer *x, const char *data, size_t len, void *ud)
 {
     struct proxy_req *p = ud;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(p->r->req);
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    if (evbuffer_get_length(bufferevent_get_output(bev)) >= PROXY_HIGH_WATER) {
+    if (client_backlog(p) >= PROXY_HIGH_WATER) {
         p->paused = true; /* on_drain resumes; curl hands this piece again then */
         return HTTP_XFER_PAUSE;
     }
@@ -178,10 +187,12 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
         return;
     }
     if (p->reply_started) {
-        /* A clean end would tell the client the answer was complete: cut the connection. */
+        /* A clean end would tell the client the answer was complete: cut the connection, but
+         * only once what the upstream did send has been written (on_drain). */
         log_warn("upstream failed mid-answer (%s) %s", detail, r->id);
         p->upstream_broke = true;
-        app_req_drop(r);
+        if (client_backlog(p) == 0)
+            app_req_drop(r);
         return;
     }
     release(p);

@@ -55,6 +55,13 @@ void app_handle(struct evhttp_request *req, void *ud)
 
     if (app_cors_preflight(r))
         return;
+    if (a->stopping) {
+        /* A request on a connection kept alive from before SIGTERM: not served, and told so
+         * (the reply carries Connection: close). */
+        app_reply_error(r, 503, "service_unavailable", "shutting_down",
+                        "The node is shutting down; retry on another connection");
+        return;
+    }
     if (str_has_prefix(path, "/v1/") || str_eq(path, "/v1")) {
         if (str_eq(path, "/v1/info") && is_get(r)) {
             info(r);
