@@ -51,8 +51,8 @@ static bool lin(secp256k1_pubkey *out, const secp256k1_pubkey *X, const uint8_t 
 {
     const secp256k1_context *ctx = crypto_secp();
     secp256k1_pubkey sX = *X, eY = *Y;
-    if (!secp256k1_ec_pubkey_tweak_mul(ctx, &sX, s) || !secp256k1_ec_pubkey_tweak_mul(ctx, &eY, e) ||
-        !secp256k1_ec_pubkey_negate(ctx, &eY))
+    if (!secp256k1_ec_pubkey_tweak_mul(ctx, &sX, s) ||
+        !secp256k1_ec_pubkey_tweak_mul(ctx, &eY, e) || !secp256k1_ec_pubkey_negate(ctx, &eY))
         return false;
     const secp256k1_pubkey *terms[2] = {&sX, &eY};
     return secp256k1_ec_pubkey_combine(ctx, out, terms, 2) == 1;
@@ -96,7 +96,8 @@ int cashu_dleq_verify_proof(const uint8_t A[33], const void *secret, size_t secr
     if (!secp256k1_ec_pubkey_tweak_mul(ctx, &rA, d->r))
         return E_PROTO;
     const secp256k1_pubkey *t1[2] = {&Y, &rG}, *t2[2] = {&c, &rA};
-    if (!secp256k1_ec_pubkey_combine(ctx, &B_, t1, 2) || !secp256k1_ec_pubkey_combine(ctx, &C_, t2, 2))
+    if (!secp256k1_ec_pubkey_combine(ctx, &B_, t1, 2) ||
+        !secp256k1_ec_pubkey_combine(ctx, &C_, t2, 2))
         return E_PROTO;
     return verify(&a, &B_, &C_, d->e, d->s);
 }

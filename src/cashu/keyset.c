@@ -30,7 +30,8 @@ static int parse_amount(const char *s, uint64_t *out)
     for (; *s; s++) {
         if (*s < '0' || *s > '9')
             return E_PROTO;
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
             return E_PROTO;
     }
     *out = v;

@@ -227,10 +227,11 @@ int cashu_token_add_proof(struct cashu_token *t, const struct cashu_proof *p)
         return E_LIMIT;
     if (p->secret == NULL)
         return E_PROTO;
-    if ((rc = cashu_id_from_hex(q.id, p->id, strlen(p->id))) != E_OK ||
-        (rc = cashu_proof_set_C(&q, p->C, 33)) != E_OK ||
-        (rc = cashu_proof_set_secret(&q, p->secret, strlen(p->secret))) != E_OK ||
-        (p->witness && (rc = cashu_proof_set_witness(&q, p->witness, strlen(p->witness))) != E_OK)) {
+    if ((rc = cashu_id_from_hex(q.id, p->id, strlen(p->id))) == E_OK &&
+        (rc = cashu_proof_set_C(&q, p->C, 33)) == E_OK &&
+        (rc = cashu_proof_set_secret(&q, p->secret, strlen(p->secret))) == E_OK && p->witness)
+        rc = cashu_proof_set_witness(&q, p->witness, strlen(p->witness));
+    if (rc != E_OK) {
         proof_release(&q);
         return rc;
     }

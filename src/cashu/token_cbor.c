@@ -278,8 +278,15 @@ static int read_text(struct cur *c, const struct item *it, size_t max, text_sett
 static int set_mint(void *t, const char *p, size_t n) { return cashu_token_set_mint(t, p, n); }
 static int set_unit(void *t, const char *p, size_t n) { return cashu_token_set_unit(t, p, n); }
 static int set_memo(void *t, const char *p, size_t n) { return cashu_token_set_memo(t, p, n); }
-static int set_secret(void *p, const char *s, size_t n) { return cashu_proof_set_secret(p, s, n); }
-static int set_witness(void *p, const char *s, size_t n) { return cashu_proof_set_witness(p, s, n); }
+static int set_secret(void *p, const char *s, size_t n)
+{
+    return cashu_proof_set_secret(p, s, n);
+}
+
+static int set_witness(void *p, const char *s, size_t n)
+{
+    return cashu_proof_set_witness(p, s, n);
+}
 
 /* A map key. Keys we know are one letter; anything else (a long or non-text key) gets n = 0
  * and its value is skipped. */

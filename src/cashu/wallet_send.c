@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -155,6 +156,7 @@ static void on_swap(const struct cashu_mint_res *r, void *ud)
 {
     struct send *s = ud;
     if (r->status == CASHU_MINT_OK) {
+        FAULT("wallet.swap_answered");
         settle_swap(s, json_object_get(r->json, "signatures"));
         return;
     }

@@ -1,0 +1,14 @@
+/* fault.h -- fault injection points for crash tests (SQLite's and curl's torture idea).
+ *
+ * FAULT("wallet.swap_answered") kills the process with SIGKILL when the environment variable
+ * ROUTSTR_TEST_FAULT names that point, so a test can stop the daemon at an exact moment (after
+ * the mint answered, before the proofs are stored) instead of hoping a timed kill -9 lands
+ * there. Unset, a point costs one pointer test. */
+#ifndef ROUTSTR_BASE_FAULT_H
+#define ROUTSTR_BASE_FAULT_H
+
+void fault_point(const char *name);
+
+#define FAULT(name) fault_point(name)
+
+#endif

@@ -1,0 +1,229 @@
+// 45-wallet: the C wallet against the test mint, with cashu-ts 2.5.3 on the other side.
+//
+// The wallet is driven through the operator's commands (`routstr wallet ...`), each a fresh
+// process on the same SQLite file, so every step also proves that what the wallet holds
+// survives a restart. Tokens go both ways: minted by cashu-ts and received here; sent from here
+// and received by cashu-ts. Failures of the mint (a lost swap answer) and of our own process
+// (SIGKILL after the mint answered, before the proofs were stored) must lose nothing.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { getDecodedToken, getEncodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
+
+import { startMint } from '../mint/mint.js';
+import { fakeInvoiceSat, mintTokens, walletFor } from '../mint/testkit.js';
+import { BIN } from './lib/harness.js';
+
+/** Runs `routstr wallet ...args`; resolves {code, signal, stdout, stderr}. */
+function routstrWallet(home, mintUrl, args, extraEnv = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, ['wallet', ...args], {
+      cwd: home,
+      env: {
+        PATH: process.env.PATH,
+        ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
+        DATABASE_URL: `sqlite:///${home}/wallet.db`,
+        ROUTSTR_SECRET_KEY_FILE: path.join(home, 'secret.key'),
+        CASHU_MINTS: mintUrl,
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: stdout.trim(), stderr }));
+  });
+}
+
+function newHome() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-wallet-'));
+}
+
+async function balance(home, mintUrl) {
+  const r = await routstrWallet(home, mintUrl, ['balance']);
+  assert.equal(r.code, 0, r.stderr);
+  const row = JSON.parse(r.stdout).balances.find((b) => b.mint === mintUrl && b.unit === 'sat');
+  return row ? { balance: row.balance, pending: row.pending } : { balance: 0, pending: 0 };
+}
+
+async function receive(home, mintUrl, token, env) {
+  const r = await routstrWallet(home, mintUrl, ['receive', token], env);
+  return { ...r, json: r.code === 0 ? JSON.parse(r.stdout) : null };
+}
+
+for (const ppk of [0, 100]) {
+  describe(`wallet against a mint at ${ppk} ppk`, () => {
+    let mint, cashu, home;
+    before(async () => {
+      mint = await startMint({ inputFeePpk: ppk });
+      cashu = await walletFor(mint.url);
+      home = newHome();
+    });
+    after(async () => {
+      await mint.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    test('a token minted by cashu-ts is received with the right amount', async () => {
+      const proofs = await mintTokens(cashu, 100);
+      const token = getEncodedTokenV4({ mint: mint.url, proofs });
+      const fee = Math.ceil((proofs.length * ppk) / 1000);
+      const r = await receive(home, mint.url, token);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.json.amount, 100 - fee);
+      assert.equal(r.json.fee, fee);
+      assert.deepEqual(await balance(home, mint.url), { balance: 100 - fee, pending: 0 });
+    });
+
+    test('a cashuA (V3) token is received too', async () => {
+      const proofs = await mintTokens(cashu, 8);
+      const token = getEncodedToken({ mint: mint.url, proofs }, { version: 3 });
+      assert.ok(token.startsWith('cashuA'));
+      const before = (await balance(home, mint.url)).balance;
+      const r = await receive(home, mint.url, token);
+      assert.equal(r.code, 0, r.stderr);
+      const fee = Math.ceil((proofs.length * ppk) / 1000);
+      assert.equal((await balance(home, mint.url)).balance, before + 8 - fee);
+    });
+
+    test('the same token again is refused as already spent, and credits nothing', async () => {
+      const proofs = await mintTokens(cashu, 16);
+      const token = getEncodedTokenV4({ mint: mint.url, proofs });
+      assert.equal((await receive(home, mint.url, token)).code, 0);
+      const before = await balance(home, mint.url);
+      const again = await receive(home, mint.url, token);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /spent/i);
+      assert.deepEqual(await balance(home, mint.url), before);
+    });
+
+    test('a token sent by the C wallet is received by cashu-ts, change kept', async () => {
+      const before = (await balance(home, mint.url)).balance;
+      const r = await routstrWallet(home, mint.url, ['send', '37']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^cashuB/);
+      const decoded = getDecodedToken(r.stdout);
+      assert.equal(decoded.mint, mint.url);
+      assert.equal(decoded.proofs.reduce((a, p) => a + p.amount, 0), 37);
+      const got = await cashu.receive(r.stdout);
+      const receiveFee = Math.ceil((decoded.proofs.length * ppk) / 1000);
+      assert.equal(got.reduce((a, p) => a + p.amount, 0), 37 - receiveFee);
+      const after = (await balance(home, mint.url)).balance;
+      assert.ok(after <= before - 37 && after >= before - 37 - 2, `${before} -> ${after}`);
+    });
+
+    test('a cashuA token sent by the C wallet is received by cashu-ts', async () => {
+      const r = await routstrWallet(home, mint.url, ['send', '4', '--v3']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^cashuA/);
+      const got = await cashu.receive(r.stdout);
+      assert.ok(got.length > 0);
+    });
+
+    test('melt pays the invoice and keeps the change', async () => {
+      const before = (await balance(home, mint.url)).balance;
+      const r = await routstrWallet(home, mint.url, ['melt', fakeInvoiceSat(10)]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.amount, 10);
+      const after = (await balance(home, mint.url)).balance;
+      // The fee reserve (2 sat) comes back as NUT-08 change; only input fees are lost.
+      const spent = before - after;
+      assert.ok(spent >= 10 && spent <= 10 + 1, `melt of 10 cost ${spent}`);
+      assert.equal((await balance(home, mint.url)).pending, 0);
+    });
+  });
+}
+
+describe('lost answers and crashes lose nothing', () => {
+  let mint, cashu, home;
+  before(async () => {
+    mint = await startMint({});
+    cashu = await walletFor(mint.url);
+    home = newHome();
+  });
+  after(async () => {
+    await mint.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  test('a swap whose answer is lost is restored at once (NUT-09)', async () => {
+    const token = getEncodedTokenV4({ mint: mint.url, proofs: await mintTokens(cashu, 50) });
+    mint.setFault({ dropAfterSwap: true });
+    const r = await receive(home, mint.url, token);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.amount, 50);
+    assert.match(r.stderr, /restored/);
+    assert.deepEqual(await balance(home, mint.url), { balance: 50, pending: 0 });
+  });
+
+  test('a send whose swap answer is lost still gives a token that redeems', async () => {
+    mint.setFault({ dropAfterSwap: true });
+    const r = await routstrWallet(home, mint.url, ['send', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = await cashu.receive(r.stdout);
+    assert.equal(got.reduce((a, p) => a + p.amount, 0), 5);
+    assert.deepEqual(await balance(home, mint.url), { balance: 45, pending: 0 });
+  });
+
+  test('SIGKILL after the mint answered, before the proofs were stored: recover gets it all', async () => {
+    const token = getEncodedTokenV4({ mint: mint.url, proofs: await mintTokens(cashu, 30) });
+    const killed = await receive(home, mint.url, token,
+      { ROUTSTR_TEST_FAULT: 'wallet.swap_answered' });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    assert.deepEqual(await balance(home, mint.url), { balance: 45, pending: 0 });
+    const rec = await routstrWallet(home, mint.url, ['recover']);
+    assert.equal(rec.code, 0, rec.stderr);
+    assert.equal(JSON.parse(rec.stdout).amount, 30);
+    assert.deepEqual(await balance(home, mint.url), { balance: 75, pending: 0 });
+    // Recovering again finds nothing left to do and changes nothing.
+    const again = await routstrWallet(home, mint.url, ['recover']);
+    assert.equal(JSON.parse(again.stdout).amount, 0);
+    assert.deepEqual(await balance(home, mint.url), { balance: 75, pending: 0 });
+  });
+
+  test('SIGKILL during a send: recover keeps every sat', async () => {
+    // A wallet holding one 64 proof must swap to send 7.
+    const home2 = newHome();
+    try {
+      const token = getEncodedTokenV4({ mint: mint.url, proofs: await mintTokens(cashu, 64) });
+      assert.equal((await receive(home2, mint.url, token)).code, 0);
+      const killed = await routstrWallet(home2, mint.url, ['send', '7'],
+        { ROUTSTR_TEST_FAULT: 'wallet.swap_answered' });
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      assert.deepEqual(await balance(home2, mint.url), { balance: 0, pending: 64 });
+      const rec = await routstrWallet(home2, mint.url, ['recover']);
+      assert.equal(rec.code, 0, rec.stderr);
+      // The token was never handed out: all the swap's outputs come back to us.
+      assert.equal(JSON.parse(rec.stdout).amount, 64);
+      assert.deepEqual(await balance(home2, mint.url), { balance: 64, pending: 0 });
+    } finally {
+      fs.rmSync(home2, { recursive: true, force: true });
+    }
+  });
+
+  test('a token from an untrusted mint is refused, naming the trusted mints', async () => {
+    const other = await startMint({});
+    try {
+      const w2 = await walletFor(other.url);
+      const token = getEncodedTokenV4({ mint: other.url, proofs: await mintTokens(w2, 4) });
+      const r = await receive(home, mint.url, token);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /untrusted mint/);
+      assert.ok(r.stderr.includes(mint.url));
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a malformed token is refused and nothing changes', async () => {
+    const r = await receive(home, mint.url, 'cashuBnot-a-token');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /malformed/);
+    assert.deepEqual(await balance(home, mint.url), { balance: 75, pending: 0 });
+  });
+});
