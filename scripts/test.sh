@@ -10,6 +10,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-all}
+# PostgreSQL: the store tests run on it too when a server can be had (CI sets PG_TEST_URL).
+if [[ -z ${PG_TEST_URL:-} && $(id -u) -eq 0 ]] && command -v pg_lsclusters >/dev/null; then
+  PG_TEST_URL=$(scripts/pg-test.sh 2>/dev/null) || PG_TEST_URL=""
+fi
+export PG_TEST_URL=${PG_TEST_URL:-}
+[[ -n $PG_TEST_URL ]] || echo "note: no PostgreSQL (PG_TEST_URL unset): store tests run on SQLite only"
 passed=0
 failed=0
 failures=()

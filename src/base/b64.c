@@ -110,9 +110,10 @@ static int decode(uint8_t *out, size_t cap, size_t *out_len, const char *s, size
         return E_LIMIT;
 
     size_t o = 0, i = 0;
+    const unsigned char *u = (const unsigned char *)s;
     for (; i + 4 <= n; i += 4) {
-        int a = sextet((unsigned char)s[i], alphabets), b = sextet((unsigned char)s[i + 1], alphabets);
-        int c = sextet((unsigned char)s[i + 2], alphabets), d = sextet((unsigned char)s[i + 3], alphabets);
+        int a = sextet(u[i], alphabets), b = sextet(u[i + 1], alphabets);
+        int c = sextet(u[i + 2], alphabets), d = sextet(u[i + 3], alphabets);
         if ((a | b | c | d) < 0)
             return E_PROTO;
         uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
@@ -122,8 +123,8 @@ static int decode(uint8_t *out, size_t cap, size_t *out_len, const char *s, size
     }
     size_t tail = n - i;
     if (tail >= 2) {
-        int a = sextet((unsigned char)s[i], alphabets), b = sextet((unsigned char)s[i + 1], alphabets);
-        int c = tail == 3 ? sextet((unsigned char)s[i + 2], alphabets) : 0;
+        int a = sextet(u[i], alphabets), b = sextet(u[i + 1], alphabets);
+        int c = tail == 3 ? sextet(u[i + 2], alphabets) : 0;
         if ((a | b | c) < 0)
             return E_PROTO;
         uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;

@@ -23,6 +23,7 @@ struct send {
     char *ref;
     uint64_t amount;
     bool v3;
+    int attempts;
     char op_id[33];
     struct wallet_inputs in;
     uint64_t fee;
@@ -176,9 +177,27 @@ static void on_swap(const struct cashu_mint_res *r, void *ud)
     end(s, E_IO, r->detail ? r->detail : "the mint refused the swap");
 }
 
+static void on_unspent(int status, const struct store_rows *rows, void *ud);
+
 static void on_op_saved(int status, void *ud)
 {
     struct send *s = ud;
+    if (status == E_CONFLICT && ++s->attempts < 5) {
+        /* Another payout (maybe another process on the same database) took one of our
+         * proofs first: choose again among what is left. */
+        wallet_inputs_deinit(&s->in);
+        wallet_outputs_deinit(&s->out);
+        free(s->is_send);
+        s->is_send = NULL;
+        json_decref(s->swap_body);
+        s->swap_body = NULL;
+        free(s->token);
+        s->token = NULL;
+        s->fee = 0;
+        wallet_op_id(s->op_id);
+        store_proofs_unspent(s->w->store, s->m->url, s->unit, on_unspent, s);
+        return;
+    }
     if (status != 0) {
         end(s, status == E_CONFLICT ? E_CONFLICT : E_IO,
             status == E_CONFLICT ? "proofs taken by another payout; try again"

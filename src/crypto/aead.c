@@ -32,7 +32,9 @@ static bool feed_aad(EVP_CIPHER_CTX *c, const uint8_t *aad, size_t n, bool enc)
     int len;
     while (n > 0) {
         int k = n > SLICE ? SLICE : (int)n;
-        if ((enc ? EVP_EncryptUpdate(c, NULL, &len, aad, k) : EVP_DecryptUpdate(c, NULL, &len, aad, k)) != 1)
+        int ok = enc ? EVP_EncryptUpdate(c, NULL, &len, aad, k)
+                     : EVP_DecryptUpdate(c, NULL, &len, aad, k);
+        if (ok != 1)
             return false;
         aad += k;
         n -= (size_t)k;
@@ -45,7 +47,9 @@ static bool feed(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t n, b
     int len;
     while (n > 0) {
         int k = n > SLICE ? SLICE : (int)n;
-        if ((enc ? EVP_EncryptUpdate(c, out, &len, in, k) : EVP_DecryptUpdate(c, out, &len, in, k)) != 1 || len != k)
+        int ok = enc ? EVP_EncryptUpdate(c, out, &len, in, k)
+                     : EVP_DecryptUpdate(c, out, &len, in, k);
+        if (ok != 1 || len != k)
             return false;
         out += k;
         in += k;

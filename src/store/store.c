@@ -25,8 +25,7 @@ int store_open(struct store **out, struct event_base *base, const char *url, cha
     if (strncmp(url, "sqlite:///", 10) == 0) {
         be = &store_sqlite_backend;
     } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-        snprintf(err, ERR_LEN, "DATABASE_URL: the PostgreSQL backend is not built yet");
-        return E_PROTO;
+        be = &store_pg_backend;
     } else {
         snprintf(err, ERR_LEN, "DATABASE_URL: must be sqlite:///PATH or postgresql://...");
         return E_PROTO;

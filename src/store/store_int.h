@@ -57,6 +57,7 @@ struct store {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
 
 /* A migration: its number and its SQL (several statements separated by ';'). */
 struct store_migration {
@@ -65,5 +66,7 @@ struct store_migration {
 };
 extern const struct store_migration store_sqlite_migrations[];
 extern const size_t store_sqlite_n_migrations;
+extern const struct store_migration store_pg_migrations[];
+extern const size_t store_pg_n_migrations;
 
 #endif

@@ -6,7 +6,7 @@
 // and received by cashu-ts. Failures of the mint (a lost swap answer) and of our own process
 // (SIGKILL after the mint answered, before the proofs were stored) must lose nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,14 +18,14 @@ import { fakeInvoiceSat, mintTokens, walletFor } from '../mint/testkit.js';
 import { BIN } from './lib/harness.js';
 
 /** Runs `routstr wallet ...args`; resolves {code, signal, stdout, stderr}. */
-function routstrWallet(home, mintUrl, args, extraEnv = {}) {
+function routstrWallet(home, mintUrl, args, extraEnv = {}, dbUrl = null) {
   return new Promise((resolve) => {
     const child = spawn(BIN, ['wallet', ...args], {
       cwd: home,
       env: {
         PATH: process.env.PATH,
         ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
-        DATABASE_URL: `sqlite:///${home}/wallet.db`,
+        DATABASE_URL: dbUrl ?? `sqlite:///${home}/wallet.db`,
         ROUTSTR_SECRET_KEY_FILE: path.join(home, 'secret.key'),
         CASHU_MINTS: mintUrl,
         LOG_LEVEL: 'info',
@@ -225,5 +225,52 @@ describe('lost answers and crashes lose nothing', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /malformed/);
     assert.deepEqual(await balance(home, mint.url), { balance: 75, pending: 0 });
+  });
+});
+
+// Several routstr processes on one PostgreSQL: wallet operations and keyset counters are
+// serialised by the database (conditional updates on rows), not by a lock file.
+const PG = process.env.PG_TEST_URL;
+describe('two processes sharing one PostgreSQL wallet', { skip: !PG && 'PG_TEST_URL unset' }, () => {
+  let mint, cashu, home;
+  before(async () => {
+    const wipe = spawnSync('psql', [PG, '-qc',
+      'SET client_min_messages TO warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public']);
+    assert.equal(wipe.status, 0, String(wipe.stderr));
+    mint = await startMint({});
+    cashu = await walletFor(mint.url);
+    home = newHome();
+  });
+  after(async () => {
+    await mint.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+  const run = (args) => routstrWallet(home, mint.url, args, {}, PG);
+  const pgBalance = async () => {
+    const r = await run(['balance']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).balances.find((b) => b.mint === mint.url)?.balance ?? 0;
+  };
+
+  test('concurrent receives each get their own counters and credit in full', async () => {
+    const tokens = [];
+    for (const amount of [64, 32, 16, 8]) {
+      tokens.push(getEncodedTokenV4({ mint: mint.url, proofs: await mintTokens(cashu, amount) }));
+    }
+    const results = await Promise.all(tokens.map((t) => run(['receive', t])));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assert.equal(await pgBalance(), 120);
+  });
+
+  test('concurrent sends never spend one proof twice; every token redeems', async () => {
+    const results = await Promise.all([run(['send', '10']), run(['send', '20']), run(['send', '5'])]);
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const got = [];
+    for (const r of results) {
+      const proofs = await cashu.receive(r.stdout);
+      got.push(proofs.reduce((a, p) => a + p.amount, 0));
+    }
+    assert.deepEqual(got.sort((a, b) => a - b), [5, 10, 20]);
+    assert.equal(await pgBalance(), 120 - 35);
   });
 });

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <event2/event.h>
+#include <libpq-fe.h>
 
 #include "store/store.h"
 
@@ -54,12 +55,33 @@ static void wait_for(struct fx *f, struct got *g)
         event_base_loop(f->base, EVLOOP_ONCE);
 }
 
+/* The backend under test: SQLite always; PostgreSQL when PG_TEST_URL names a database the tests
+ * may wipe (scripts/pg-test.sh makes one). */
+static const char *pg_url;
+static bool on_pg;
+
+static void wipe_pg(void)
+{
+    PGconn *c = PQconnectdb(pg_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SET client_min_messages TO warning; "
+                            "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+}
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     strcpy(f->dir, "/tmp/routstr-store-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->url, sizeof(f->url), "sqlite:///%s/t.db", f->dir);
+    if (on_pg) {
+        wipe_pg();
+        snprintf(f->url, sizeof(f->url), "%s", pg_url);
+    } else {
+        snprintf(f->url, sizeof(f->url), "sqlite:///%s/t.db", f->dir);
+    }
     f->base = event_base_new();
     char err[ERR_LEN];
     assert_int_equal(store_open(&f->s, f->base, f->url, err), E_OK);
@@ -82,7 +104,7 @@ static int teardown(void **state)
 static void test_migrations_once(void **state)
 {
     struct fx *f = *state;
-    assert_string_equal(store_dialect(f->s), "sqlite");
+    assert_string_equal(store_dialect(f->s), on_pg ? "postgresql" : "sqlite");
     assert_int_equal(store_schema_version(f->s), 1);
     store_close(f->s);
     char err[ERR_LEN];
@@ -265,10 +287,43 @@ static void test_bad_url(void **state)
     char err[ERR_LEN];
     assert_int_equal(store_open(&s, f->base, "mysql://x", err), E_PROTO);
     assert_int_equal(store_open(&s, f->base, "sqlite:////nonexistent-dir/x.db", err), E_IO);
+    assert_int_equal(store_open(&s, f->base, "postgresql://nobody@127.0.0.1:1/none", err), E_IO);
+    assert_null(strstr(err, "secret"));
+}
+
+/* Many programs at once: more than the connections, all answered, none lost. */
+struct many {
+    int answered;
+    int firsts[64];
+};
+
+static void on_many(int status, const struct store_rows *rows, void *ud)
+{
+    struct many *m = ud;
+    assert_int_equal(status, E_OK);
+    m->firsts[m->answered++] = (int)store_cell_i64(rows, 0, 0);
+}
+
+static void test_concurrent_counters(void **state)
+{
+    struct fx *f = *state;
+    struct many m = {0};
+    for (int i = 0; i < 64; i++)
+        store_counter_reserve(f->s, "00abc", 2, on_many, &m);
+    while (m.answered < 64)
+        event_base_loop(f->base, EVLOOP_ONCE);
+    /* Every reservation got its own range: 64 distinct even starts 0..126. */
+    bool seen[64] = {0};
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(m.firsts[i] % 2, 0);
+        assert_false(seen[m.firsts[i] / 2]);
+        seen[m.firsts[i] / 2] = true;
+    }
 }
 
 int main(void)
 {
+    pg_url = getenv("PG_TEST_URL");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_first_wins, setup, teardown),
@@ -277,6 +332,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_proof_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keysets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_counters, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (pg_url && *pg_url) {
+        on_pg = true;
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+    }
+    return failed;
 }
