@@ -1,5 +1,5 @@
 /* cli_wallet.c -- the operator's wallet commands: routstr wallet balance | send AMOUNT |
- * receive TOKEN | melt BOLT11 | recover.
+ * receive TOKEN | melt BOLT11 | recover | check.
  *
  * Each command opens the node's database and wallet exactly as the server does (same
  * configuration, same secrets), runs one operation on its own event loop and prints the outcome
@@ -37,7 +37,8 @@ static void wallet_usage(FILE *out)
                  "       routstr wallet send AMOUNT [--v3] [--mint URL]   (sat)\n"
                  "       routstr wallet receive TOKEN\n"
                  "       routstr wallet melt BOLT11\n"
-                 "       routstr wallet recover\n");
+                 "       routstr wallet recover\n"
+                 "       routstr wallet check      (drop proofs the mint says are spent)\n");
 }
 
 static void print_json(json_t *j)
@@ -101,7 +102,8 @@ static int open_wallet(struct cli *c, const struct config *cfg)
     }
     struct cashu_wallet_opts o = {.http = c->http, .store = c->store, .seed = seed,
                                   .mints = cfg->cashu_mints,
-                                  .proxy = *cfg->tor_proxy_url ? cfg->tor_proxy_url : NULL};
+                                  .proxy = *cfg->tor_proxy_url ? cfg->tor_proxy_url : NULL,
+                                  .timeout_ms = (long)cfg->mint_timeout_ms};
     c->wallet = cashu_wallet_new(&o);
     secure_zero(key, sizeof(key));
     secure_zero(seed, sizeof(seed));
@@ -146,6 +148,7 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
         wallet_usage(stderr);
         return 2;
     } else if (strcmp(cmd, "balance") != 0 && strcmp(cmd, "recover") != 0 &&
+               strcmp(cmd, "check") != 0 &&
                strcmp(cmd, "receive") != 0 && strcmp(cmd, "melt") != 0 &&
                strcmp(cmd, "send") != 0) {
         wallet_usage(stderr);
@@ -164,6 +167,8 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
         rc = cashu_wallet_receive(c.wallet, argv[1], strlen(argv[1]), "cli", on_result, &c);
     else if (strcmp(cmd, "melt") == 0)
         rc = cashu_wallet_melt(c.wallet, argv[1], on_result, &c);
+    else if (strcmp(cmd, "check") == 0)
+        rc = cashu_wallet_check(c.wallet, on_result, &c);
     else
         rc = cashu_wallet_recover(c.wallet, on_result, &c);
     if (rc != 0) {

@@ -69,6 +69,8 @@ static const struct setting settings[] = {
      "client connection idle timeout"},
     {"SHUTDOWN_GRACE_SECONDS", K_MS, F(shutdown_grace_ms), "10",
      "time in-flight requests get on SIGTERM"},
+    {"MINT_OPERATION_TIMEOUT_SECONDS", K_MS, F(mint_timeout_ms), "30",
+     "longest wait for a mint's answer (a lost answer is restored)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

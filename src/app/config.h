@@ -37,6 +37,7 @@ struct config {
     int64_t upstream_idle_timeout_ms;
     int64_t client_idle_timeout_ms;
     int64_t shutdown_grace_ms;
+    int64_t mint_timeout_ms;
 };
 
 /* Looks a name up: the environment first, then the .env file's values. */

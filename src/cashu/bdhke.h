@@ -49,7 +49,8 @@ int cashu_verify_unblinded(const uint8_t k[32], const void *secret, size_t secre
                            const uint8_t C[33]);
 
 /* hash_e (NUT-12): SHA256 over the ASCII lowercase hex of each point's 65-byte uncompressed
- * form, concatenated. Returns 0 or E_PROTO (a point does not parse). */
+ * form, concatenated. Returns 0, E_PROTO (a point does not parse) or E_LIMIT (n > 8; NUT-12
+ * hashes 4). */
 int cashu_hash_e(uint8_t e[32], const uint8_t (*points)[33], size_t n);
 
 /* Checks the DLEQ of a BlindSignature: with R1 = s*G - e*A and R2 = s*B_ - e*C_, valid iff

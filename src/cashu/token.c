@@ -8,6 +8,7 @@
  * held secrets are wiped before they are freed. */
 #include "cashu/token.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -227,7 +228,7 @@ int cashu_token_add_proof(struct cashu_token *t, const struct cashu_proof *p)
         return E_LIMIT;
     if (p->secret == NULL)
         return E_PROTO;
-    if ((rc = cashu_id_from_hex(q.id, p->id, strlen(p->id))) == E_OK &&
+    if ((rc = cashu_id_from_hex(q.id, p->id, strnlen(p->id, sizeof p->id))) == E_OK &&
         (rc = cashu_proof_set_C(&q, p->C, 33)) == E_OK &&
         (rc = cashu_proof_set_secret(&q, p->secret, strlen(p->secret))) == E_OK && p->witness)
         rc = cashu_proof_set_witness(&q, p->witness, strlen(p->witness));
@@ -237,7 +238,8 @@ int cashu_token_add_proof(struct cashu_token *t, const struct cashu_proof *p)
     }
     struct cashu_proof *slot;
     rc = cashu_token_push(t, &slot);
-    (void)rc; /* cannot fail: the count was checked above */
+    assert(rc == E_OK); /* the count was checked above */
+    (void)rc;
     *slot = q;
     t->amount = sum;
     return E_OK;

@@ -73,4 +73,8 @@ int cashu_wallet_melt(struct cashu_wallet *w, const char *bolt11, cashu_result_f
  * NUT-09 and settles the operation. The result's 'amount' is what was recovered. */
 int cashu_wallet_recover(struct cashu_wallet *w, cashu_result_fn *cb, void *ud);
 
+/* Asks each mint which of our unspent proofs it holds spent (NUT-07) and drops those. The
+ * result's 'amount' is the value dropped. */
+int cashu_wallet_check(struct cashu_wallet *w, cashu_result_fn *cb, void *ud);
+
 #endif

@@ -3,7 +3,7 @@
  *
  * Keysets are fetched from the mint when a token names one we do not know or when we need an
  * active keyset for outputs; each is checked by recomputing its id (NUT-02) before use and is
- * saved in the store, so later offline checks (DLEQ) have the keys. */
+ * saved in the store, so later offline checks (DLEQ) and restarts have the keys. */
 #include "cashu/wallet_int.h"
 
 #include <stdio.h>
@@ -238,6 +238,46 @@ static void on_listing(const struct cashu_mint_res *r, void *ud)
     fetch_next(e);
 }
 
+static void ensure_start(struct ensure *e)
+{
+    if (have_all(e)) {
+        ensure_end(e, 0, NULL);
+        return;
+    }
+    if (wallet_call(e->w, e->m->url, "GET", "/v1/keysets", NULL, 0, on_listing, e) != 0)
+        ensure_end(e, E_IO, "cannot reach the mint");
+}
+
+/* The keysets saved earlier: a restart needs no round trip to the mint for what it knew. Each is
+ * checked again (its id recomputed) as if it came from the mint. */
+static void on_stored(int status, const struct store_rows *rows, void *ud)
+{
+    struct ensure *e = ud;
+    e->m->loaded = true;
+    for (size_t i = 0; status == 0 && i < rows->nrows; i++) {
+        json_error_t jerr;
+        json_t *keys = json_loads(store_cell(rows, i, 5), 0, &jerr);
+        json_t *obj = json_pack("{s:s, s:s, s:b, s:I, s:o}", "id", store_cell(rows, i, 0),
+                                "unit", store_cell(rows, i, 2), "active",
+                                store_cell_i64(rows, i, 3) != 0, "input_fee_ppk",
+                                (json_int_t)store_cell_i64(rows, i, 4), "keys",
+                                keys ? keys : json_object());
+        struct cashu_keyset ks;
+        if (obj && cashu_keyset_parse(&ks, obj) == 0) {
+            if (cashu_keyset_check_new(e->m->sets, e->m->n_sets, &ks) == 0 &&
+                wallet_keyset(e->m, ks.id) == NULL) {
+                ks.active = store_cell_i64(rows, i, 3) != 0;
+                e->m->sets = xrealloc(e->m->sets, (e->m->n_sets + 1) * sizeof(*e->m->sets));
+                e->m->sets[e->m->n_sets++] = ks;
+            } else {
+                cashu_keyset_deinit(&ks);
+            }
+        }
+        json_decref(obj);
+    }
+    ensure_start(e);
+}
+
 void wallet_ensure_keys(struct cashu_wallet *w, struct mint_state *m, const char *unit,
                         const char *const *ids, size_t n_ids, wallet_keys_fn *cb, void *ud)
 {
@@ -250,12 +290,10 @@ void wallet_ensure_keys(struct cashu_wallet *w, struct mint_state *m, const char
     e->ids = xcalloc(n_ids ? n_ids : 1, sizeof(char *));
     for (size_t i = 0; i < n_ids; i++)
         e->ids[e->n_ids++] = xstrdup(ids[i]);
-    if (have_all(e)) {
-        ensure_end(e, 0, NULL);
-        return;
-    }
-    if (wallet_call(w, m->url, "GET", "/v1/keysets", NULL, 0, on_listing, e) != 0)
-        ensure_end(e, E_IO, "cannot reach the mint");
+    if (!m->loaded)
+        store_keysets_get(w->store, m->url, on_stored, e);
+    else
+        ensure_start(e);
 }
 
 /* Outputs */

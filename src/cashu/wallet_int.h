@@ -13,6 +13,7 @@ struct mint_state {
     char *url;
     struct cashu_keyset *sets; /* with their keys */
     size_t n_sets;
+    bool loaded;               /* the store's copies have been read */
 };
 
 struct cashu_wallet {
