@@ -29,6 +29,9 @@ struct config {
     char *npub;
     char *tor_proxy_url;     /* SOCKS5 proxy for outbound requests, or "" */
     char *cashu_mints;       /* comma-separated, normalised: no trailing '/' */
+    char *nsec;              /* NSEC: the node's Nostr key (bech32 nsec or hex), or "" */
+    char *relays;            /* RELAYS: comma-separated wss:// (or ws://) relay URLs */
+    char *provider_id;       /* PROVIDER_ID: the 'd' tag of the announcement, or "" */
     char *secret_key;        /* ROUTSTR_SECRET_KEY: hex of the 32-byte key for secrets at rest */
     char *secret_key_file;   /* where a generated key is kept when ROUTSTR_SECRET_KEY is unset */
     int64_t max_body_bytes;
