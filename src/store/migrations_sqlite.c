@@ -63,6 +63,66 @@ const struct store_migration store_sqlite_migrations[] = {
      "  created_at BIGINT NOT NULL);"
      "CREATE INDEX proofs_mint_state ON proofs (mint_url, unit, state);"
      "CREATE INDEX proofs_op ON proofs (op_id);"},
+    {2,
+     /* API keys: only the SHA-256 of the key's part after "sk-" is stored. */
+     "CREATE TABLE api_keys ("
+     "  key_hash TEXT PRIMARY KEY,"
+     "  balance_msat BIGINT NOT NULL DEFAULT 0,"
+     "  reserved_msat BIGINT NOT NULL DEFAULT 0,"
+     "  total_spent_msat BIGINT NOT NULL DEFAULT 0,"
+     "  total_requests BIGINT NOT NULL DEFAULT 0,"
+     "  refund_address TEXT,"
+     "  key_expiry_time BIGINT,"
+     "  created_at BIGINT NOT NULL,"
+     "  last_used_at BIGINT);"
+     /* Every balance change, signed (+ credit, - debit), written with the change itself:
+      * balance = sum(amount_msat) of the key's rows, which 'routstr audit' checks. */
+     "CREATE TABLE ledger ("
+     "  id TEXT PRIMARY KEY,"
+     "  key_hash TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  amount_msat BIGINT NOT NULL,"
+     "  request_id TEXT,"
+     "  ref TEXT,"
+     "  created_at BIGINT NOT NULL);"
+     "CREATE INDEX ledger_key ON ledger (key_hash, created_at);"
+     /* One row per paid request: its reservation and how it ended (exactly once). */
+     "CREATE TABLE reservations ("
+     "  id TEXT PRIMARY KEY,"
+     "  key_hash TEXT NOT NULL,"
+     "  reserved_msat BIGINT NOT NULL,"
+     "  cost_msat BIGINT,"
+     "  status TEXT NOT NULL,"
+     "  model TEXT,"
+     "  path TEXT,"
+     "  instance TEXT NOT NULL,"
+     "  created_at BIGINT NOT NULL,"
+     "  settled_at BIGINT);"
+     "CREATE INDEX reservations_status ON reservations (status, created_at);"
+     "CREATE INDEX reservations_key ON reservations (key_hash, status);"
+     /* A token redeemed into a key, claimed before the mint is asked: one credit per token. */
+     "CREATE TABLE redemptions ("
+     "  token_hash TEXT PRIMARY KEY,"
+     "  key_hash TEXT NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  created_at BIGINT NOT NULL);"
+     "CREATE TABLE refunds ("
+     "  id TEXT PRIMARY KEY,"
+     "  key_hash TEXT NOT NULL,"
+     "  amount_msat BIGINT NOT NULL,"
+     "  amount BIGINT NOT NULL,"
+     "  unit TEXT NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  token TEXT,"
+     "  created_at BIGINT NOT NULL);"
+     "CREATE INDEX refunds_key ON refunds (key_hash, created_at);"
+     /* Processes sharing the database, and when each was last alive (stale sweeps). */
+     "CREATE TABLE instances ("
+     "  id TEXT PRIMARY KEY,"
+     "  last_seen BIGINT NOT NULL);"
+     /* A receive may credit a key in the same transaction that stores its proofs. */
+     "ALTER TABLE wallet_ops ADD COLUMN credit_key TEXT;"
+     "ALTER TABLE wallet_ops ADD COLUMN credit_msat BIGINT;"},
 };
 
 const size_t store_sqlite_n_migrations =

@@ -75,23 +75,23 @@ static void adapt_done(int status, const struct store_rows *rows, void *ud)
     cb(status, cud);
 }
 
-static void run(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
-                store_rows_fn *cb, void *ud)
+void store_run(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
+               store_rows_fn *cb, void *ud)
 {
     struct store_tx tx = {.stmts = stmts, .n = n, .durable = durable, .cb = cb, .ud = ud};
     s->be->run(s, &tx);
 }
 
-static void run_done(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
-                     store_done_fn *cb, void *ud)
+void store_run_done(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
+                    store_done_fn *cb, void *ud)
 {
     struct done_adapter *a = xmalloc(sizeof(*a));
     a->cb = cb;
     a->ud = ud;
-    run(s, stmts, n, durable, adapt_done, a);
+    store_run(s, stmts, n, durable, adapt_done, a);
 }
 
-static int64_t now_s(void)
+int64_t store_now(void)
 {
     return (int64_t)time(NULL);
 }
@@ -102,7 +102,7 @@ void store_secret_get(struct store *s, const char *name, store_rows_fn *cb, void
 {
     struct store_stmt st = {.sql = "SELECT value FROM secrets WHERE name = $1",
                             .params = {P_TEXT(name)}, .nparams = 1, .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 void store_secret_init(struct store *s, const char *name, const char *value, store_rows_fn *cb,
@@ -111,11 +111,11 @@ void store_secret_init(struct store *s, const char *name, const char *value, sto
     struct store_stmt st[2] = {
         {.sql = "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) "
                 "ON CONFLICT (name) DO NOTHING",
-         .params = {P_TEXT(name), P_TEXT(value), P_INT(now_s())}, .nparams = 3},
+         .params = {P_TEXT(name), P_TEXT(value), P_INT(store_now())}, .nparams = 3},
         {.sql = "SELECT value FROM secrets WHERE name = $1", .params = {P_TEXT(name)},
          .nparams = 1, .collect = true, .need_rows = E_IO},
     };
-    run(s, st, 2, true, cb, ud);
+    store_run(s, st, 2, true, cb, ud);
 }
 
 /* Keysets and counters */
@@ -128,9 +128,9 @@ void store_keyset_put(struct store *s, const struct store_keyset *k, store_done_
                "active = excluded.active, input_fee_ppk = excluded.input_fee_ppk, "
                "keys_json = excluded.keys_json, updated_at = excluded.updated_at",
         .params = {P_TEXT(k->id), P_TEXT(k->mint_url), P_TEXT(k->unit), P_INT(k->active),
-                   P_INT(k->input_fee_ppk), P_TEXT(k->keys_json), P_INT(now_s())},
+                   P_INT(k->input_fee_ppk), P_TEXT(k->keys_json), P_INT(store_now())},
         .nparams = 7};
-    run_done(s, &st, 1, false, cb, ud);
+    store_run_done(s, &st, 1, false, cb, ud);
 }
 
 void store_keysets_get(struct store *s, const char *mint_url, store_rows_fn *cb, void *ud)
@@ -139,7 +139,7 @@ void store_keysets_get(struct store *s, const char *mint_url, store_rows_fn *cb,
         .sql = "SELECT id, mint_url, unit, active, input_fee_ppk, keys_json FROM keysets "
                "WHERE $1 IS NULL OR mint_url = $1 ORDER BY mint_url, active DESC, id",
         .params = {P_TEXT(mint_url)}, .nparams = 1, .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 void store_counter_reserve(struct store *s, const char *keyset_id, int64_t n, store_rows_fn *cb,
@@ -151,7 +151,7 @@ void store_counter_reserve(struct store *s, const char *keyset_id, int64_t n, st
                "keyset_counters.next_counter + $2 RETURNING next_counter - $2",
         .params = {P_TEXT(keyset_id), P_INT(n)}, .nparams = 2, .collect = true,
         .need_rows = E_IO};
-    run(s, &st, 1, true, cb, ud);
+    store_run(s, &st, 1, true, cb, ud);
 }
 
 /* Wallet operations */
@@ -162,13 +162,15 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
 {
     size_t n = 1 + n_outs + n_inputs;
     struct store_stmt *st = xcalloc(n, sizeof(*st));
-    int64_t now = now_s();
+    int64_t now = store_now();
     st[0] = (struct store_stmt){
         .sql = "INSERT INTO wallet_ops (id, kind, mint_url, unit, amount, fee, ref, state, "
-               "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+               "created_at, updated_at, credit_key, credit_msat) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10)",
         .params = {P_TEXT(op->id), P_TEXT(op->kind), P_TEXT(op->mint_url), P_TEXT(op->unit),
-                   P_INT(op->amount), P_INT(op->fee), P_TEXT(op->ref), P_INT(now)},
-        .nparams = 8};
+                   P_INT(op->amount), P_INT(op->fee), P_TEXT(op->ref), P_INT(now),
+                   P_TEXT(op->credit_key), P_INT(op->credit_msat)},
+        .nparams = 10};
     for (size_t i = 0; i < n_outs; i++)
         st[1 + i] = (struct store_stmt){
             .sql = "INSERT INTO wallet_outputs (op_id, idx, keyset_id, counter, amount, b_) "
@@ -182,16 +184,16 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                    "WHERE y = $1 AND state = 'unspent'",
             .params = {P_TEXT(input_ys[i]), P_TEXT(op->id)}, .nparams = 2,
             .need_rows = E_CONFLICT};
-    run_done(s, st, n, true, cb, ud);
+    store_run_done(s, st, n, true, cb, ud);
     free(st);
 }
 
 void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
                    size_t n_proofs, const char *result, store_done_fn *cb, void *ud)
 {
-    size_t n = 2 + n_proofs;
+    size_t n = 5 + n_proofs;
     struct store_stmt *st = xcalloc(n, sizeof(*st));
-    int64_t now = now_s();
+    int64_t now = store_now();
     st[0] = (struct store_stmt){
         .sql = "UPDATE wallet_ops SET state = 'done', result = $2, updated_at = $3 "
                "WHERE id = $1 AND state = 'pending'",
@@ -200,9 +202,26 @@ void store_op_done(struct store *s, const char *op_id, const struct store_proof 
     st[1] = (struct store_stmt){
         .sql = "UPDATE proofs SET state = 'spent' WHERE op_id = $1 AND state = 'pending'",
         .params = {P_TEXT(op_id)}, .nparams = 1};
+    /* The credit of a receive that pays into a key: same transaction as its proofs. */
+    st[2] = (struct store_stmt){
+        .sql = "INSERT INTO api_keys (key_hash, balance_msat, created_at, last_used_at) "
+               "SELECT credit_key, credit_msat, $2, $2 FROM wallet_ops "
+               "WHERE id = $1 AND credit_key IS NOT NULL "
+               "ON CONFLICT (key_hash) DO UPDATE SET "
+               "balance_msat = api_keys.balance_msat + excluded.balance_msat",
+        .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
+    st[3] = (struct store_stmt){
+        .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+               "SELECT id || ':deposit', credit_key, 'deposit', credit_msat, ref, $2 "
+               "FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL",
+        .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
+    st[4] = (struct store_stmt){
+        .sql = "UPDATE redemptions SET state = 'done' WHERE token_hash = "
+               "(SELECT ref FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL)",
+        .params = {P_TEXT(op_id)}, .nparams = 1};
     for (size_t i = 0; i < n_proofs; i++) {
         const struct store_proof *p = &proofs[i];
-        st[2 + i] = (struct store_stmt){
+        st[5 + i] = (struct store_stmt){
             .sql = "INSERT INTO proofs (y, mint_url, unit, keyset_id, amount, secret, c, dleq, "
                    "state, op_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
                    "'unspent', NULL, $9)",
@@ -211,7 +230,7 @@ void store_op_done(struct store *s, const char *op_id, const struct store_proof 
                        P_INT(now)},
             .nparams = 9};
     }
-    run_done(s, st, n, true, cb, ud);
+    store_run_done(s, st, n, true, cb, ud);
     free(st);
 }
 
@@ -221,13 +240,13 @@ void store_op_failed(struct store *s, const char *op_id, const char *why, store_
     struct store_stmt st[2] = {
         {.sql = "UPDATE wallet_ops SET state = 'failed', result = $2, updated_at = $3 "
                 "WHERE id = $1 AND state = 'pending'",
-         .params = {P_TEXT(op_id), P_TEXT(why), P_INT(now_s())}, .nparams = 3,
+         .params = {P_TEXT(op_id), P_TEXT(why), P_INT(store_now())}, .nparams = 3,
          .need_rows = E_CONFLICT},
         {.sql = "UPDATE proofs SET state = 'unspent', op_id = NULL "
                 "WHERE op_id = $1 AND state = 'pending'",
          .params = {P_TEXT(op_id)}, .nparams = 1},
     };
-    run_done(s, st, 2, true, cb, ud);
+    store_run_done(s, st, 2, true, cb, ud);
 }
 
 void store_ops_pending(struct store *s, store_rows_fn *cb, void *ud)
@@ -236,7 +255,7 @@ void store_ops_pending(struct store *s, store_rows_fn *cb, void *ud)
         .sql = "SELECT id, kind, mint_url, unit, amount, fee, ref, state, result FROM wallet_ops "
                "WHERE state = 'pending' ORDER BY created_at, id",
         .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 void store_op_outputs(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
@@ -245,7 +264,7 @@ void store_op_outputs(struct store *s, const char *op_id, store_rows_fn *cb, voi
         .sql = "SELECT keyset_id, counter, amount, b_ FROM wallet_outputs WHERE op_id = $1 "
                "ORDER BY idx",
         .params = {P_TEXT(op_id)}, .nparams = 1, .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 void store_op_inputs(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
@@ -253,7 +272,7 @@ void store_op_inputs(struct store *s, const char *op_id, store_rows_fn *cb, void
     struct store_stmt st = {
         .sql = "SELECT y FROM proofs WHERE op_id = $1 AND state = 'pending' ORDER BY y",
         .params = {P_TEXT(op_id)}, .nparams = 1, .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 void store_op_get(struct store *s, const char *op_id, store_rows_fn *cb, void *ud)
@@ -261,7 +280,7 @@ void store_op_get(struct store *s, const char *op_id, store_rows_fn *cb, void *u
     struct store_stmt st = {
         .sql = "SELECT id, kind, state, amount, unit, result FROM wallet_ops WHERE id = $1",
         .params = {P_TEXT(op_id)}, .nparams = 1, .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 /* Proofs */
@@ -273,7 +292,7 @@ void store_proofs_unspent(struct store *s, const char *mint_url, const char *uni
         .sql = "SELECT y, keyset_id, amount, secret, c, dleq FROM proofs WHERE mint_url = $1 "
                "AND unit = $2 AND state = 'unspent' ORDER BY amount DESC, y",
         .params = {P_TEXT(mint_url), P_TEXT(unit)}, .nparams = 2, .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }
 
 void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_done_fn *cb,
@@ -283,7 +302,7 @@ void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_
     for (size_t i = 0; i < n; i++)
         st[i] = (struct store_stmt){.sql = "UPDATE proofs SET state = 'spent' WHERE y = $1",
                                     .params = {P_TEXT(ys[i])}, .nparams = 1};
-    run_done(s, st, n, true, cb, ud);
+    store_run_done(s, st, n, true, cb, ud);
     free(st);
 }
 
@@ -295,5 +314,5 @@ void store_wallet_balance(struct store *s, store_rows_fn *cb, void *ud)
                "COALESCE(SUM(CASE WHEN state = 'pending' THEN amount ELSE 0 END), 0) "
                "FROM proofs WHERE state <> 'spent' GROUP BY mint_url, unit ORDER BY mint_url, unit",
         .collect = true};
-    run(s, &st, 1, false, cb, ud);
+    store_run(s, &st, 1, false, cb, ud);
 }

@@ -88,6 +88,8 @@ struct store_op {
     int64_t amount;       /* in 'unit' */
     int64_t fee;          /* in 'unit' */
     const char *ref;      /* what it serves: a request id, a token hash, or NULL */
+    const char *credit_key; /* a receive that pays into an API key: its hash, or NULL */
+    int64_t credit_msat;    /* credited when the op ends done, in the same transaction */
 };
 /* Saves the op (state "pending"), its outputs, and marks 'input_ys' (our own proofs this op
  * spends, may be empty) as pending for it. Fails with E_CONFLICT if one of them is not unspent.
@@ -108,7 +110,9 @@ struct store_proof {
     const char *dleq_json; /* {"e","s","r"} or NULL */
 };
 /* Ends an op: state "done", stores 'proofs' as unspent, marks the op's pending inputs spent,
- * and records 'result' (e.g. the token sent). Durable. */
+ * and records 'result' (e.g. the token sent). An op with a credit_key credits that key (created
+ * if new) with a ledger row, and marks the redemption of its ref done, in the same transaction.
+ * Durable. */
 void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
                    size_t n_proofs, const char *result, store_done_fn *cb, void *ud);
 /* Ends an op that the mint refused: state "failed"; its pending inputs go back to unspent. */
@@ -133,5 +137,78 @@ void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_
                         void *ud);
 /* Rows: mint_url, unit, balance of unspent proofs, balance of pending proofs. */
 void store_wallet_balance(struct store *s, store_rows_fn *cb, void *ud);
+
+/* Ledger: API keys, reservations, deposits, charges, refunds.
+ * A key is named by key_hash = hex(SHA-256(the key's part after "sk-")). Balances are msat. */
+
+/* Rows: balance_msat, reserved_msat, total_spent_msat, total_requests, refund_address,
+ * key_expiry_time, created_at, last_used_at; none when unknown. */
+void store_key_get(struct store *s, const char *key_hash, store_rows_fn *cb, void *ud);
+/* Stores Refund-LNURL / Key-Expiry-Time on a key (NULL leaves a value as it is). */
+void store_key_set_refund(struct store *s, const char *key_hash, const char *refund_address,
+                          int64_t key_expiry_time, store_done_fn *cb, void *ud);
+
+/* Claims the redemption of a token (its hash) for a key, before the mint is asked. Rows: state,
+ * key_hash, and 'claimed' in column 2 of the first row when this call made the claim. */
+void store_redemption_claim(struct store *s, const char *token_hash, const char *key_hash,
+                            store_rows_fn *cb, void *ud);
+/* Forgets a claim whose redemption failed, so the token may be tried again. */
+void store_redemption_drop(struct store *s, const char *token_hash, store_done_fn *cb, void *ud);
+
+/* Reserves 'amount_msat' of a key's spendable balance for request 'request_id', in one
+ * conditional update (balance - reserved >= amount). Rows: balance_msat, reserved_msat after.
+ * E_FUNDS when short or when the key is unknown (store_key_get tells which). */
+struct store_reservation {
+    const char *request_id;
+    const char *key_hash;
+    int64_t amount_msat;
+    const char *model;
+    const char *path;
+    const char *instance;
+};
+void store_reserve(struct store *s, const struct store_reservation *r, store_rows_fn *cb,
+                   void *ud);
+/* Settles a reservation at 'cost_msat' (capped at what the key has outside other requests'
+ * reservations), with a charge row in the ledger. Rows: charged_msat, spendable balance after.
+ * E_CONFLICT if the reservation was already settled or released (nothing changes). */
+void store_settle(struct store *s, const char *request_id, int64_t cost_msat, store_rows_fn *cb,
+                  void *ud);
+/* Releases a reservation without charge. E_CONFLICT if already settled or released. */
+void store_release(struct store *s, const char *request_id, store_done_fn *cb, void *ud);
+/* Rows: id; active reservations created before 'before' (unix s) by instances other than
+ * 'live_instance' that have not been seen since 'dead_before', or by 'live_instance' itself
+ * when 'include_own' (a restart of a single node). */
+void store_reservations_stale(struct store *s, int64_t before, const char *live_instance,
+                              int64_t dead_before, bool include_own, store_rows_fn *cb, void *ud);
+/* Marks this process alive (instances table). */
+void store_instance_seen(struct store *s, const char *instance, store_done_fn *cb, void *ud);
+
+/* Refunds: debit first (the whole refundable amount, only while nothing is reserved), then the
+ * wallet pays, then the token is stored. Rows of begin: none. E_CONFLICT when the balance or
+ * the reservations changed (the caller re-reads and answers). */
+struct store_refund {
+    const char *id;
+    const char *key_hash;
+    int64_t amount_msat;  /* debited */
+    int64_t amount;       /* paid out, in 'unit' */
+    const char *unit;
+    int64_t expect_balance_msat;
+};
+void store_refund_begin(struct store *s, const struct store_refund *r, store_done_fn *cb,
+                        void *ud);
+void store_refund_done(struct store *s, const char *id, const char *token, store_done_fn *cb,
+                       void *ud);
+/* The payout failed for certain: the amount goes back to the key (a ledger row says so). */
+void store_refund_failed(struct store *s, const char *id, store_done_fn *cb, void *ud);
+/* Rows: id, amount_msat, amount, unit, state, token; the key's newest refund. */
+void store_refund_latest(struct store *s, const char *key_hash, store_rows_fn *cb, void *ud);
+/* Rows: id, kind, amount_msat, request_id, created_at; a key's ledger, newest first. */
+void store_ledger_history(struct store *s, const char *key_hash, int64_t limit,
+                          store_rows_fn *cb, void *ud);
+
+/* Rows: check, key_hash, expected, actual; one per violated invariant (none: all holds):
+ * balance = sum of ledger rows; total spent = sum of charges; reserved = sum of active
+ * reservations; 0 <= reserved <= balance; deposits = balances + spent + refunded overall. */
+void store_audit(struct store *s, store_rows_fn *cb, void *ud);
 
 #endif

@@ -56,6 +56,13 @@ struct store {
     int schema_version;
 };
 
+/* Runs one program (store.c); the 'done' form adapts a callback that wants no rows. */
+void store_run(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
+               store_rows_fn *cb, void *ud);
+void store_run_done(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
+                    store_done_fn *cb, void *ud);
+int64_t store_now(void);
+
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_pg_backend;
 

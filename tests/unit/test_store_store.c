@@ -11,95 +11,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <event2/event.h>
-#include <libpq-fe.h>
 
-#include "store/store.h"
-
-struct got {
-    int status;
-    bool called;
-    size_t nrows;
-    char cells[16][8][130];
-};
-
-static void on_rows(int status, const struct store_rows *rows, void *ud)
-{
-    struct got *g = ud;
-    g->called = true;
-    g->status = status;
-    g->nrows = rows ? rows->nrows : 0;
-    for (size_t r = 0; rows && r < rows->nrows && r < 16; r++)
-        for (size_t c = 0; c < rows->ncols && c < 8; c++) {
-            const char *v = store_cell(rows, r, c);
-            snprintf(g->cells[r][c], 130, "%s", v ? v : "(null)");
-        }
-}
-
-static void on_done(int status, void *ud)
-{
-    on_rows(status, NULL, ud);
-}
-
-struct fx {
-    char dir[64];
-    char url[128];
-    struct event_base *base;
-    struct store *s;
-};
-
-/* Waits for the callback: the SQLite backend calls back at once, a PostgreSQL one later. */
-static void wait_for(struct fx *f, struct got *g)
-{
-    while (!g->called)
-        event_base_loop(f->base, EVLOOP_ONCE);
-}
-
-/* The backend under test: SQLite always; PostgreSQL when PG_TEST_URL names a database the tests
- * may wipe (scripts/pg-test.sh makes one). */
-static const char *pg_url;
-static bool on_pg;
-
-static void wipe_pg(void)
-{
-    PGconn *c = PQconnectdb(pg_url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, "SET client_min_messages TO warning; "
-                            "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    PQfinish(c);
-}
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/routstr-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    if (on_pg) {
-        wipe_pg();
-        snprintf(f->url, sizeof(f->url), "%s", pg_url);
-    } else {
-        snprintf(f->url, sizeof(f->url), "sqlite:///%s/t.db", f->dir);
-    }
-    f->base = event_base_new();
-    char err[ERR_LEN];
-    assert_int_equal(store_open(&f->s, f->base, f->url, err), E_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->s);
-    event_base_free(f->base);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
+#include "store_fixture.h"
 
 static void test_migrations_once(void **state)
 {
@@ -323,7 +236,6 @@ static void test_concurrent_counters(void **state)
 
 int main(void)
 {
-    pg_url = getenv("PG_TEST_URL");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_first_wins, setup, teardown),
@@ -334,10 +246,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_counters, setup, teardown),
     };
-    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
-    if (pg_url && *pg_url) {
-        on_pg = true;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
-    }
-    return failed;
+    return STORE_RUN_BOTH(tests);
 }
