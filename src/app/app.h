@@ -14,10 +14,12 @@
 #include <jansson.h>
 
 #include "app/config.h"
+#include "billing/billing.h"
 
 struct http_server;
 struct http_client;
 struct store;
+struct cashu_wallet;
 struct app_req;
 
 struct app {
@@ -26,6 +28,19 @@ struct app {
     struct http_server *server;
     struct http_client *client;
     struct store *store;
+    struct cashu_wallet *wallet;   /* NULL when no mint is trusted */
+    char instance[33];             /* this process, among several on one database */
+    /* pricing.c */
+    struct billing_catalog catalog;
+    struct billing_fixed fixed;
+    double btc_usd;
+    int64_t btc_usd_at_ms;         /* when the rate was fetched (monotonic-ish wall ms) */
+    struct event *price_timer;
+    int price_pending;             /* feeds still answering this round */
+    double *price_quotes;
+    size_t n_price_quotes;
+    /* paid.c */
+    struct event *sweep_timer;
     struct app_req *open; /* requests whose reply is not yet fully written */
     size_t n_open;
     bool stopping;
@@ -75,8 +90,15 @@ void app_req_log(struct app_req *r);
 /* Answers a CORS preflight if this is one. Returns true when it answered. */
 bool app_cors_preflight(struct app_req *r);
 
+/* balance.c: /v1/balance/<sub> and /v1/wallet/<sub>. */
+void balance_handle(struct app_req *r, const char *sub);
+
 /* proxy.c */
 void proxy_handle(struct app_req *r, const char *rest);
+
+/* sweep.c: releasing reservations of dead processes. */
+void sweep_start(struct app *a);
+void sweep_stop(struct app *a);
 
 /* main.c: called when the last open request ends while stopping. */
 void app_maybe_exit(struct app *a);

@@ -6,5 +6,7 @@
 #include "app/config.h"
 
 int cli_wallet(const struct config *cfg, int argc, char **argv);
+/* routstr audit: 0 when every ledger invariant holds, 1 on a violation, 2 when it cannot run. */
+int cli_audit(const struct config *cfg);
 
 #endif

@@ -26,10 +26,14 @@ enum kind {
     K_MS,      /* seconds in the environment ("10", "0.5"), milliseconds in struct config */
     K_LEVEL,
     K_HOST,
+    K_BOOL,
+    K_FLOAT,   /* a positive decimal (fees, tolerance) */
+    K_COUNT,   /* a non-negative integer */
 };
 
 struct setting {
     const char *name;
+    const char *legacy; /* an older name still read when 'name' is unset, or NULL */
     enum kind kind;
     size_t off;
     const char *def;
@@ -39,43 +43,70 @@ struct setting {
 #define F(field) offsetof(struct config, field)
 
 static const struct setting settings[] = {
-    {"UPSTREAM_BASE_URL", K_HTTPURL, F(upstream_base_url), "",
+    {"UPSTREAM_BASE_URL", NULL, K_HTTPURL, F(upstream_base_url), "",
      "OpenAI-compatible API to sell, e.g. https://api.openai.com/v1"},
-    {"UPSTREAM_API_KEY", K_STR, F(upstream_api_key), "", "the operator's key for the upstream"},
-    {"HOST", K_HOST, F(host), "0.0.0.0", "address to listen on"},
-    {"PORT", K_PORT, F(port), "8000", "port to listen on"},
-    {"DATABASE_URL", K_DBURL, F(database_url), "sqlite:///routstr.db",
+    {"UPSTREAM_API_KEY", NULL, K_STR, F(upstream_api_key), "", "the operator's key for the upstream"},
+    {"HOST", NULL, K_HOST, F(host), "0.0.0.0", "address to listen on"},
+    {"PORT", NULL, K_PORT, F(port), "8000", "port to listen on"},
+    {"DATABASE_URL", NULL, K_DBURL, F(database_url), "sqlite:///routstr.db",
      "sqlite:///path or postgresql://user:pass@host/db"},
-    {"LOG_LEVEL", K_LEVEL, F(log_level), "info", "debug, info, warning or error"},
-    {"CORS_ORIGINS", K_STR, F(cors_origins), "*", "allowed browser origins, comma-separated"},
-    {"NAME", K_STR, F(name), "ARoutstrNode", "node name shown to clients"},
-    {"DESCRIPTION", K_STR, F(description), "A Routstr Node", "node description"},
-    {"HTTP_URL", K_HTTPURL, F(http_url), "", "public URL of this node"},
-    {"ONION_URL", K_STR, F(onion_url), "", "public .onion URL of this node"},
-    {"NPUB", K_STR, F(npub), "", "the node's Nostr public key"},
-    {"TOR_PROXY_URL", K_SOCKS, F(tor_proxy_url), "", "SOCKS5 proxy for outbound requests"},
-    {"CASHU_MINTS", K_URLLIST, F(cashu_mints), "", "trusted Cashu mints, comma-separated"},
-    {"NSEC", K_STR, F(nsec), "", "the node's Nostr key (nsec1... or hex); generated if unset"},
-    {"RELAYS", K_STR, F(relays),
+    {"LOG_LEVEL", NULL, K_LEVEL, F(log_level), "info", "debug, info, warning or error"},
+    {"CORS_ORIGINS", NULL, K_STR, F(cors_origins), "*", "allowed browser origins, comma-separated"},
+    {"NAME", NULL, K_STR, F(name), "ARoutstrNode", "node name shown to clients"},
+    {"DESCRIPTION", NULL, K_STR, F(description), "A Routstr Node", "node description"},
+    {"HTTP_URL", NULL, K_HTTPURL, F(http_url), "", "public URL of this node"},
+    {"ONION_URL", NULL, K_STR, F(onion_url), "", "public .onion URL of this node"},
+    {"NPUB", NULL, K_STR, F(npub), "", "the node's Nostr public key"},
+    {"TOR_PROXY_URL", NULL, K_SOCKS, F(tor_proxy_url), "", "SOCKS5 proxy for outbound requests"},
+    {"CASHU_MINTS", NULL, K_URLLIST, F(cashu_mints), "", "trusted Cashu mints, comma-separated"},
+    {"NSEC", NULL, K_STR, F(nsec), "", "the node's Nostr key (nsec1... or hex); generated if unset"},
+    {"RELAYS", NULL, K_STR, F(relays),
      "wss://relay.nostr.band,wss://relay.damus.io,wss://relay.routstr.com,wss://nos.lol",
      "Nostr relays, comma-separated"},
-    {"PROVIDER_ID", K_STR, F(provider_id), "", "the 'd' tag of the node's announcement"},
-    {"ROUTSTR_SECRET_KEY", K_STR, F(secret_key), "",
+    {"PROVIDER_ID", NULL, K_STR, F(provider_id), "", "the 'd' tag of the node's announcement"},
+    {"ROUTSTR_SECRET_KEY", NULL, K_STR, F(secret_key), "",
      "64 hex digits: the key that encrypts secrets at rest"},
-    {"ROUTSTR_SECRET_KEY_FILE", K_STR, F(secret_key_file), "routstr_secret.key",
+    {"ROUTSTR_SECRET_KEY_FILE", NULL, K_STR, F(secret_key_file), "routstr_secret.key",
      "where a generated key is kept when ROUTSTR_SECRET_KEY is unset"},
-    {"MAX_REQUEST_BODY_BYTES", K_BYTES, F(max_body_bytes), "33554432", "request body cap"},
-    {"MAX_HEADER_BYTES", K_BYTES, F(max_header_bytes), "65536", "request header block cap"},
-    {"UPSTREAM_CONNECT_TIMEOUT_SECONDS", K_MS, F(upstream_connect_timeout_ms), "10",
+    {"MAX_REQUEST_BODY_BYTES", NULL, K_BYTES, F(max_body_bytes), "33554432", "request body cap"},
+    {"MAX_HEADER_BYTES", NULL, K_BYTES, F(max_header_bytes), "65536", "request header block cap"},
+    {"UPSTREAM_CONNECT_TIMEOUT_SECONDS", NULL, K_MS, F(upstream_connect_timeout_ms), "10",
      "upstream connect timeout"},
-    {"UPSTREAM_IDLE_TIMEOUT_SECONDS", K_MS, F(upstream_idle_timeout_ms), "300",
+    {"UPSTREAM_IDLE_TIMEOUT_SECONDS", NULL, K_MS, F(upstream_idle_timeout_ms), "300",
      "longest upstream silence before 504"},
-    {"CLIENT_IDLE_TIMEOUT_SECONDS", K_MS, F(client_idle_timeout_ms), "120",
+    {"CLIENT_IDLE_TIMEOUT_SECONDS", NULL, K_MS, F(client_idle_timeout_ms), "120",
      "client connection idle timeout"},
-    {"SHUTDOWN_GRACE_SECONDS", K_MS, F(shutdown_grace_ms), "10",
+    {"SHUTDOWN_GRACE_SECONDS", NULL, K_MS, F(shutdown_grace_ms), "10",
      "time in-flight requests get on SIGTERM"},
-    {"MINT_OPERATION_TIMEOUT_SECONDS", K_MS, F(mint_timeout_ms), "30",
+    {"MINT_OPERATION_TIMEOUT_SECONDS", NULL, K_MS, F(mint_timeout_ms), "30",
      "longest wait for a mint's answer (a lost answer is restored)"},
+    {"FIXED_PRICING", NULL, K_BOOL, F(fixed_pricing), "false",
+     "true: every request costs FIXED_COST_PER_REQUEST (0: a free node)"},
+    {"FIXED_COST_PER_REQUEST", "COST_PER_REQUEST", K_COUNT, F(fixed_cost_per_request_sat), "1",
+     "sats per request when FIXED_PRICING"},
+    {"FIXED_PER_1K_INPUT_TOKENS", "COST_PER_1K_INPUT_TOKENS", K_COUNT, F(fixed_per_1k_input_sat),
+     "0", "sats per 1000 input tokens when FIXED_PRICING"},
+    {"FIXED_PER_1K_OUTPUT_TOKENS", "COST_PER_1K_OUTPUT_TOKENS", K_COUNT,
+     F(fixed_per_1k_output_sat), "0", "sats per 1000 output tokens when FIXED_PRICING"},
+    {"MODELS_PATH", NULL, K_STR, F(models_path), "models.json",
+     "model catalogue (OpenRouter format); models.example.json when missing"},
+    {"EXCHANGE_FEE", NULL, K_FLOAT, F(exchange_fee), "1.005", "multiplier on USD prices"},
+    {"UPSTREAM_PROVIDER_FEE", NULL, K_FLOAT, F(upstream_provider_fee), "1.05",
+     "multiplier on USD prices"},
+    {"TOLERANCE_PERCENTAGE", NULL, K_FLOAT, F(tolerance_pct), "1.0",
+     "reservation discount, percent"},
+    {"MIN_REQUEST_MSAT", NULL, K_COUNT, F(min_request_msat), "1", "smallest reservation"},
+    {"BTC_PRICE_SOURCES", NULL, K_STR, F(btc_price_sources),
+     "https://api.kraken.com/0/public/Ticker?pair=XBTUSD|result.XXBTZUSD.c.0,"
+     "https://api.coinbase.com/v2/prices/BTC-USD/spot|data.amount,"
+     "https://api.binance.com/api/v3/ticker/price?symbol=BTCUSDT|price",
+     "BTC/USD feeds: URL|json.path, comma-separated"},
+    {"PRICING_REFRESH_INTERVAL_SECONDS", NULL, K_MS, F(price_refresh_ms), "120",
+     "how often BTC/USD is fetched"},
+    {"PRICE_MAX_AGE_SECONDS", NULL, K_MS, F(price_max_age_ms), "900",
+     "oldest usable BTC/USD price"},
+    {"STALE_RESERVATION_TIMEOUT_SECONDS", NULL, K_MS, F(stale_reservation_ms), "300",
+     "reservations of dead processes older than this are released"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -195,6 +226,27 @@ static int load_one(struct config *c, const struct setting *s, const char *v, ch
         if (log_level_parse(v, (enum log_level *)(base + s->off)) != E_OK)
             why = "must be debug, info, warning or error";
         break;
+    case K_BOOL:
+        if (str_parse_bool(v, (bool *)(base + s->off)) != E_OK)
+            why = "must be true or false";
+        break;
+    case K_COUNT:
+        if (str_parse_i64(v, 0, (int64_t)1 << 50, &n) != E_OK) {
+            why = "must be a whole number (0 or more)";
+            break;
+        }
+        *(int64_t *)(base + s->off) = n;
+        return E_OK;
+    case K_FLOAT: {
+        char *end;
+        double d = strtod(v, &end);
+        if (*v == '\0' || *end != '\0' || !(d >= 0 && d <= 1000)) {
+            why = "must be a decimal number between 0 and 1000";
+            break;
+        }
+        *(double *)(base + s->off) = d;
+        return E_OK;
+    }
     }
     if (why) {
         if (s->kind == K_DBURL) /* may hold a password: never echo it */
@@ -211,6 +263,8 @@ int config_load(struct config *c, config_get_fn *get, void *ud, char err[ERR_LEN
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < NSETTINGS; i++) {
         const char *v = get(settings[i].name, ud);
+        if (v == NULL && settings[i].legacy)
+            v = get(settings[i].legacy, ud);
         if (load_one(c, &settings[i], v ? v : settings[i].def, err) != E_OK) {
             config_deinit(c);
             return E_PROTO;
@@ -223,7 +277,8 @@ void config_deinit(struct config *c)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         enum kind k = settings[i].kind;
-        if (k == K_PORT || k == K_BYTES || k == K_MS || k == K_LEVEL)
+        if (k == K_PORT || k == K_BYTES || k == K_MS || k == K_LEVEL || k == K_BOOL ||
+            k == K_FLOAT || k == K_COUNT)
             continue;
         char **p = (char **)((char *)c + settings[i].off);
         free(*p);

@@ -41,6 +41,20 @@ struct config {
     int64_t client_idle_timeout_ms;
     int64_t shutdown_grace_ms;
     int64_t mint_timeout_ms;
+    /* Pricing (spec/routstr-api.md §4, top section). */
+    bool fixed_pricing;
+    int64_t fixed_cost_per_request_sat;
+    int64_t fixed_per_1k_input_sat;
+    int64_t fixed_per_1k_output_sat;
+    char *models_path;
+    double exchange_fee;
+    double upstream_provider_fee;
+    double tolerance_pct;
+    int64_t min_request_msat;
+    char *btc_price_sources;   /* "url|json.path" entries, comma-separated */
+    int64_t price_refresh_ms;
+    int64_t price_max_age_ms;  /* past it, USD-priced requests get 503 */
+    int64_t stale_reservation_ms;
 };
 
 /* Looks a name up: the environment first, then the .env file's values. */

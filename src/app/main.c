@@ -13,6 +13,11 @@
 
 #include "app/app.h"
 #include "app/cli.h"
+#include "app/pricing.h"
+#include "app/secrets.h"
+#include "base/str.h"
+#include "cashu/wallet.h"
+#include "crypto/crypto.h"
 #include "base/log.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -22,7 +27,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: routstr [--host ADDR] [--port N] [--env-file PATH]      serve\n"
-            "       routstr [--env-file PATH] wallet balance|send|receive|melt|recover ...\n"
+            "       routstr [--env-file PATH] wallet balance|send|receive|melt|recover|check ...\n"
+            "       routstr [--env-file PATH] audit      check the ledger's invariants\n"
             "       routstr --help | --version\n"
             "\n"
             "Sells an OpenAI-compatible API per request for Bitcoin (Cashu eCash).\n"
@@ -50,6 +56,37 @@ void app_maybe_exit(struct app *a)
 {
     if (a->stopping && a->n_open == 0)
         event_base_loopexit(a->base, NULL);
+}
+
+static void on_recovered(const struct cashu_result *r, void *ud)
+{
+    if (r->amount || r->status)
+        log_info("wallet: recovery at start: %s", r->message ? r->message : "done");
+}
+
+/* The wallet of the trusted mints, its seed opened with the secrets key. Operations left
+ * pending by a crash are settled in the background. */
+static int open_wallet(struct app *a, char err[ERR_LEN])
+{
+    if (*a->cfg.cashu_mints == '\0') {
+        log_warn("no CASHU_MINTS: this node cannot take payments in Cashu");
+        return E_OK;
+    }
+    uint8_t key[32], seed[64];
+    int rc = secrets_key_load(key, &a->cfg, err);
+    if (rc == 0)
+        rc = secrets_get_or_create(a->store, a->base, key, "wallet_seed", seed, sizeof(seed), err);
+    secure_zero(key, sizeof(key));
+    if (rc != 0)
+        return rc;
+    struct cashu_wallet_opts o = {.http = a->client, .store = a->store, .seed = seed,
+                                  .mints = a->cfg.cashu_mints,
+                                  .proxy = *a->cfg.tor_proxy_url ? a->cfg.tor_proxy_url : NULL,
+                                  .timeout_ms = (long)a->cfg.mint_timeout_ms};
+    a->wallet = cashu_wallet_new(&o);
+    secure_zero(seed, sizeof(seed));
+    cashu_wallet_recover(a->wallet, on_recovered, NULL);
+    return E_OK;
 }
 
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)
@@ -125,7 +162,7 @@ int main(int argc, char **argv)
     int rc = parse_flags(argc, argv, &l, &env_path, &cmd);
     if (rc >= 0)
         return rc;
-    if (cmd && strcmp(argv[cmd], "wallet") != 0) {
+    if (cmd && strcmp(argv[cmd], "wallet") != 0 && strcmp(argv[cmd], "audit") != 0) {
         fprintf(stderr, "routstr: unknown command '%s' (see --help)\n", argv[cmd]);
         return 2;
     }
@@ -147,7 +184,8 @@ int main(int argc, char **argv)
     log_min_level = a.cfg.log_level;
     signal(SIGPIPE, SIG_IGN);
     if (cmd) {
-        rc = cli_wallet(&a.cfg, argc - cmd - 1, argv + cmd + 1);
+        rc = strcmp(argv[cmd], "audit") == 0 ? cli_audit(&a.cfg)
+                                             : cli_wallet(&a.cfg, argc - cmd - 1, argv + cmd + 1);
         config_deinit(&a.cfg);
         curl_global_cleanup();
         return rc;
@@ -157,7 +195,12 @@ int main(int argc, char **argv)
     if (a.base == NULL)
         abort();
     a.client = http_client_new(a.base);
-    if (store_open(&a.store, a.base, a.cfg.database_url, err) != E_OK) {
+    uint8_t inst[16];
+    if (crypto_random(inst, sizeof(inst)) != 0)
+        abort();
+    hex_encode(a.instance, inst, sizeof(inst));
+    if (store_open(&a.store, a.base, a.cfg.database_url, err) != E_OK ||
+        pricing_init(&a, err) != E_OK || open_wallet(&a, err) != E_OK) {
         fprintf(stderr, "routstr: %s\n", err);
         rc = 1;
         goto out;
@@ -175,6 +218,7 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    sweep_start(&a);
     a.sig_term = evsignal_new(a.base, SIGTERM, on_signal, &a);
     a.sig_int = evsignal_new(a.base, SIGINT, on_signal, &a);
     evsignal_add(a.sig_term, NULL);
@@ -189,6 +233,7 @@ int main(int argc, char **argv)
     rc = 0;
 
 out:
+    sweep_stop(&a);
     if (a.grace_timer)
         event_free(a.grace_timer);
     if (a.sig_term)
@@ -196,6 +241,8 @@ out:
     if (a.sig_int)
         event_free(a.sig_int);
     http_server_free(a.server);
+    cashu_wallet_free(a.wallet);
+    pricing_deinit(&a);
     store_close(a.store);
     http_client_free(a.client);
     event_base_free(a.base);

@@ -26,6 +26,9 @@
 #include <event2/keyvalq_struct.h>
 
 #include "app/app.h"
+#include "app/paid.h"
+#include "app/pricing.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -33,6 +36,8 @@
 #include "http/server.h"
 
 #define PROXY_HIGH_WATER (64 * 1024)
+#define PROXY_MAX_BUFFERED (32 << 20) /* a metered JSON answer held to add its cost */
+#define PROXY_MAX_SSE_EVENT (4 << 20)
 
 struct proxy_req {
     struct app_req *r;
@@ -44,6 +49,16 @@ struct proxy_req {
     bool paused;
     bool upstream_broke; /* the upstream failed after the status line went out: once what
                             it did send is written, the client connection is cut */
+    /* A paid request (paid.c): how its answer is relayed, and what is held meanwhile. */
+    struct paid *pd;
+    enum paid_relay relay;
+    long status;
+    bool answered;       /* the upstream's headers came */
+    bool settling;       /* paid.c is settling: the reply waits for it */
+    bool client_left;    /* ...and the client left meanwhile */
+    char *body;          /* a replaced request body (owned) */
+    struct buf held;     /* RELAY_BUFFER: the answer */
+    struct sse_parser sse;
 };
 
 /* Request headers that never reach the upstream: credentials (ours to check, never the
@@ -91,10 +106,16 @@ static bool named_by_connection(const char *name, const char *connection)
 static void release(struct proxy_req *p)
 {
     http_close_watch_stop(&p->watch);
-    p->r->gone = NULL;
+    if (!p->client_left) /* else the request is gone already */
+        p->r->gone = NULL;
     if (p->xfer)
         http_xfer_abort(p->xfer);
+    if (p->pd) /* still unsettled: the client left or the transfer failed */
+        paid_on_end(p->pd, p->answered ? PAID_GONE : PAID_NO_ANSWER, NULL, 0, NULL, NULL);
     evbuffer_free(p->chunk);
+    buf_deinit(&p->held);
+    sse_deinit(&p->sse);
+    free(p->body);
     free(p->url);
     free(p);
 }
@@ -106,6 +127,12 @@ static void proxy_gone(struct app_req *r)
     if (!p->upstream_broke)
         r->status = 499; /* nginx's "client closed request" */
     app_req_log(r);
+    if (p->settling) { /* paid.c calls back later; it frees the state then */
+        p->client_left = true;
+        http_close_watch_stop(&p->watch);
+        r->gone = NULL;
+        return;
+    }
     release(p);
 }
 
@@ -140,37 +167,100 @@ static int on_headers(struct http_xfer *x, long status, void *ud)
 {
     struct proxy_req *p = ud;
     struct evkeyvalq *out = evhttp_request_get_output_headers(p->r->req);
-    const char *connection = NULL;
+    const char *connection = NULL, *ctype = NULL;
     struct curl_header *h = NULL;
-    while ((h = http_xfer_next_header(x, h)) != NULL)
+    while ((h = http_xfer_next_header(x, h)) != NULL) {
         if (strcasecmp(h->name, "connection") == 0)
             connection = h->value;
+        else if (strcasecmp(h->name, "content-type") == 0)
+            ctype = h->value;
+    }
+    p->answered = true;
+    p->status = status;
+    p->relay = p->pd ? paid_on_headers(p->pd, status, ctype) : RELAY_PASS;
     h = NULL;
     while ((h = http_xfer_next_header(x, h)) != NULL) {
         if (in_list(h->name, drop_response, NELEM(drop_response)) ||
             strncasecmp(h->name, "access-control-", 15) == 0 ||
             named_by_connection(h->name, connection))
             continue;
+        /* A body that routstr rewrites (cost added) gets its own length. */
+        if (p->relay != RELAY_PASS && strcasecmp(h->name, "content-length") == 0)
+            continue;
         evhttp_add_header(out, h->name, h->value);
     }
     app_reply_headers(p->r);
     p->r->status = (int)status;
+    if (p->relay == RELAY_BUFFER)
+        return 0; /* the reply starts once the cost is known */
+    if (p->relay == RELAY_SSE)
+        sse_init(&p->sse, PROXY_MAX_SSE_EVENT);
     p->reply_started = true;
     evhttp_send_reply_start(p->r->req, (int)status, NULL);
+    return 0;
+}
+
+static int on_sse_event(const struct sse_event *ev, void *ud)
+{
+    struct proxy_req *p = ud;
+    paid_on_event(p->pd, ev, p->chunk);
     return 0;
 }
 
 static size_t on_data(struct http_xfer *x, const char *data, size_t len, void *ud)
 {
     struct proxy_req *p = ud;
+    if (p->relay == RELAY_BUFFER)
+        return buf_append(&p->held, data, len) == 0 ? len : 0; /* past the cap: fails */
     if (client_backlog(p) >= PROXY_HIGH_WATER) {
         p->paused = true; /* on_drain resumes; curl hands this piece again then */
         return HTTP_XFER_PAUSE;
     }
-    evbuffer_add(p->chunk, data, len);
-    evhttp_send_reply_chunk_with_cb(p->r->req, p->chunk, on_drain, p);
-    p->r->bytes_out += len;
+    if (p->relay == RELAY_SSE) {
+        if (sse_feed(&p->sse, data, len, on_sse_event, p) != 0)
+            return 0; /* an event over the cap: the stream is cut */
+    } else {
+        evbuffer_add(p->chunk, data, len);
+        if (p->pd)
+            paid_on_bytes(p->pd, len);
+    }
+    size_t n = evbuffer_get_length(p->chunk);
+    if (n) {
+        evhttp_send_reply_chunk_with_cb(p->r->req, p->chunk, on_drain, p);
+        p->r->bytes_out += n;
+    }
     return len;
+}
+
+/* Settlement is done: send what paid.c made (the rewritten body, or the stream's last chunk). */
+static void on_paid(void *ud, struct evbuffer *out)
+{
+    struct proxy_req *p = ud;
+    struct app_req *r = p->r;
+    p->settling = false;
+    if (p->client_left) {
+        release(p);
+        return;
+    }
+    if (p->relay == RELAY_BUFFER) {
+        struct evbuffer *body = evbuffer_new();
+        if (out && evbuffer_get_length(out))
+            evbuffer_add_buffer(body, out);
+        else
+            evbuffer_add(body, p->held.p ? p->held.p : "", p->held.len);
+        r->bytes_out = evbuffer_get_length(body);
+        release(p);
+        evhttp_send_reply(r->req, r->status, NULL, body);
+        evbuffer_free(body);
+    } else {
+        if (out && evbuffer_get_length(out)) {
+            r->bytes_out += evbuffer_get_length(out);
+            evhttp_send_reply_chunk(r->req, out);
+        }
+        release(p);
+        evhttp_send_reply_end(r->req);
+    }
+    app_req_log(r);
 }
 
 static void on_done(struct http_xfer *x, int status, const char *detail, void *ud)
@@ -179,12 +269,26 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
     struct app_req *r = p->r;
     p->xfer = NULL; /* the client module frees it right after this returns */
     if (status == HTTP_XFER_OK) {
-        if (!p->reply_started)
+        if (!p->answered)
             on_headers(x, 200, p);
+        if (p->pd) {
+            struct paid *pd = p->pd;
+            p->pd = NULL;
+            if (p->relay == RELAY_SSE)
+                sse_finish(&p->sse, on_sse_event, p);
+            p->settling = true;
+            paid_on_end(pd, PAID_COMPLETE, p->held.p, p->held.len, on_paid, p);
+            return;
+        }
         release(p);
         evhttp_send_reply_end(r->req);
         app_req_log(r);
         return;
+    }
+    if (p->pd) {
+        struct paid *pd = p->pd;
+        p->pd = NULL;
+        paid_on_end(pd, p->reply_started ? PAID_BROKEN : PAID_NO_ANSWER, NULL, 0, NULL, NULL);
     }
     if (p->reply_started) {
         /* A clean end would tell the client the answer was complete: cut the connection, but
@@ -222,7 +326,8 @@ static bool safe_target(const char *rest)
     return strchr(rest, '#') == NULL;
 }
 
-static struct curl_slist *upstream_headers(struct evhttp_request *req, const char *key)
+static struct curl_slist *upstream_headers(struct evhttp_request *req, const char *key,
+                                           bool metered)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const char *connection = evhttp_find_header(in, "Connection");
@@ -230,7 +335,8 @@ static struct curl_slist *upstream_headers(struct evhttp_request *req, const cha
     struct evkeyval *kv;
     TAILQ_FOREACH(kv, in, next) {
         if (in_list(kv->key, drop_request, NELEM(drop_request)) ||
-            named_by_connection(kv->key, connection))
+            named_by_connection(kv->key, connection) ||
+            (metered && strcasecmp(kv->key, "accept-encoding") == 0))
             continue;
         /* curl sends "Name;" as an empty header; "Name:" would remove it. */
         char *line = *kv->value ? xasprintf("%s: %s", kv->key, kv->value)
@@ -244,34 +350,57 @@ static struct curl_slist *upstream_headers(struct evhttp_request *req, const cha
         free(auth);
     }
     list = curl_slist_append(list, "Expect:"); /* no 100-continue round trip */
+    if (metered) /* usage must be readable: an uncompressed answer (DESIGN.md step 4) */
+        list = curl_slist_append(list, "Accept-Encoding: identity");
     return list;
 }
 
-void proxy_handle(struct app_req *r, const char *rest)
+/* Fails a request before it reaches the upstream: the payment, if any, is released. */
+static bool check_target(struct app_req *r, const char *rest)
 {
     const struct config *c = &r->app->cfg;
     if (*c->upstream_base_url == '\0') {
         app_reply_error(r, 503, "upstream_error", "upstream_not_configured",
                         "No upstream configured: set UPSTREAM_BASE_URL to an OpenAI-compatible API");
-        return;
+        return false;
     }
     if (!safe_target(rest)) {
         app_reply_error(r, 400, "invalid_request_error", "invalid_path",
                         "Path segments '.' and '..' are not allowed");
-        return;
+        return false;
     }
+    return true;
+}
+
+void proxy_handle(struct app_req *r, const char *rest)
+{
+    if (!check_target(r, rest))
+        return;
+    if (pricing_free(r->app))
+        proxy_forward(r, rest, NULL, 0, NULL);
+    else
+        paid_handle(r, rest);
+}
+
+void proxy_forward(struct app_req *r, const char *rest, char *body_override, size_t override_len,
+                   struct paid *pd)
+{
+    const struct config *c = &r->app->cfg;
     struct proxy_req *p = xcalloc(1, sizeof(*p));
     p->r = r;
+    p->pd = pd;
+    p->body = body_override;
     p->chunk = evbuffer_new();
     p->url = xasprintf("%s%s", c->upstream_base_url, rest);
+    buf_init(&p->held, PROXY_MAX_BUFFERED);
 
-    struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
-    size_t body_len = evbuffer_get_length(body);
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t body_len = p->body ? override_len : evbuffer_get_length(in);
     struct http_xfer_req xr = {
         .method = r->method,
         .url = p->url,
-        .headers = upstream_headers(r->req, c->upstream_api_key),
-        .body = body_len ? evbuffer_pullup(body, -1) : NULL,
+        .headers = upstream_headers(r->req, c->upstream_api_key, pd != NULL),
+        .body = p->body ? p->body : body_len ? (const char *)evbuffer_pullup(in, -1) : NULL,
         .body_len = body_len,
         .connect_timeout_ms = (long)c->upstream_connect_timeout_ms,
         .idle_timeout_ms = (long)c->upstream_idle_timeout_ms,

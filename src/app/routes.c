@@ -4,11 +4,14 @@
  *   GET /              node summary (JSON)
  *   GET /health        200 while serving
  *   GET /v1/info       node info (spec/routstr-api.md §1.1)
+ *   GET /v1/models     the catalogue with sats prices (pricing.c), also /models
+ *   *   /v1/balance/..., /v1/wallet/...   the balance API (balance.c)
  *   *   /v1/...        the reverse proxy (proxy.c)
  *   anything else      404 in the proxy error envelope */
 #include <string.h>
 
 #include "app/app.h"
+#include "app/pricing.h"
 #include "base/str.h"
 
 static json_t *mints_array(const struct config *c)
@@ -67,12 +70,27 @@ void app_handle(struct evhttp_request *req, void *ud)
             info(r);
             return;
         }
+        if ((str_eq(path, "/v1/models") || str_eq(path, "/v1/models/")) && is_get(r)) {
+            pricing_models(r);
+            return;
+        }
+        if (str_has_prefix(path, "/v1/balance") || str_has_prefix(path, "/v1/wallet")) {
+            size_t skip = str_has_prefix(path, "/v1/balance") ? 11 : 10;
+            if (path.len == skip || path.p[skip] == '/') {
+                balance_handle(r, path.p + skip);
+                return;
+            }
+        }
         /* The rest of the request target after "/v1", query string included. */
         proxy_handle(r, evhttp_request_get_uri(req) + 3);
         return;
     }
     if (str_eq(path, "/") && is_get(r)) {
         root(r);
+        return;
+    }
+    if ((str_eq(path, "/models") || str_eq(path, "/models/")) && is_get(r)) {
+        pricing_models(r);
         return;
     }
     if (str_eq(path, "/health") && is_get(r)) {

@@ -44,19 +44,24 @@ struct billing_model {
     bool enabled;
 };
 
+struct billing_index; /* private to billing/ */
+
 struct billing_catalog {
     struct billing_model *models;
     size_t n;
+    struct billing_index *index; /* lookup keys built by billing_catalog_parse(); a catalogue
+                                    built by hand leaves it NULL (find then scans) */
 };
 
 /* Parses a catalogue in the OpenRouter format: {"data":[model...]} or {"models":[model...]}
- * (prices as numbers or decimal strings). Replaces *c only on success. Returns 0, or E_PROTO
- * with 'err' naming the first bad entry; E_LIMIT past 10,000 models. */
+ * (prices as numbers or decimal strings). Replaces *c only on success (*c is zeroed or a parsed
+ * catalogue; its old models are freed). Returns 0, or E_PROTO with 'err' naming the first bad
+ * entry; E_LIMIT past 10,000 models. */
 int billing_catalog_parse(struct billing_catalog *c, const char *text, size_t len,
                           char err[ERR_LEN]);
 void billing_catalog_deinit(struct billing_catalog *c);
-/* Finds a model by id, case-insensitively: its id, the id without its "vendor/" prefix, its
- * canonical slug, an alias; failing that, the same with a trailing -YYYYMMDD or -YYYY-MM-DD
+/* Finds an enabled model by id, case-insensitively: its id, the id without its "vendor/" prefix,
+ * its canonical slug, an alias; failing that, the same with a trailing -YYYYMMDD or -YYYY-MM-DD
  * removed from 'id'. NULL when none (the caller answers 400 invalid_model). */
 const struct billing_model *billing_catalog_find(const struct billing_catalog *c, const char *id);
 

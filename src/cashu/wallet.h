@@ -57,9 +57,12 @@ typedef void cashu_result_fn(const struct cashu_result *r, void *ud);
 
 /* Swaps every proof of 'token' for fresh proofs of ours at its (trusted) mint and stores them;
  * credits amount - fees. 'ref' (may be NULL) is recorded with the operation, e.g. the hash of
- * the token string. Returns 0 (callback to come) or E_IO. */
+ * the token string. With 'credit_key' (an API key's hash), the net amount in msat is credited
+ * to that key in the same durable transaction that stores the proofs (also when the op is
+ * settled later by recover); tokens of units other than sat and msat are then refused. The
+ * callback may run before this returns. Returns 0 (callback to come) or E_IO. */
 int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, const char *ref,
-                         cashu_result_fn *cb, void *ud);
+                         const char *credit_key, cashu_result_fn *cb, void *ud);
 
 /* Makes a token worth exactly 'amount' of 'unit' from the proofs of 'mint' (NULL: primary),
  * swapping for the exact amount plus change when no proofs add up to it. 'v3' picks cashuA. */

@@ -23,6 +23,7 @@ struct receive {
     struct cashu_token token;
     char op_id[33];
     char *ref;
+    char *credit_key;
     uint64_t fee;
     struct wallet_outputs out;
     json_t *swap_body;
@@ -47,6 +48,7 @@ static void end(struct receive *rc, int status, struct cashu_error_class err, co
     wallet_outputs_deinit(&rc->out);
     cashu_token_deinit(&rc->token);
     free(rc->ref);
+    free(rc->credit_key);
     free(rc);
 }
 
@@ -182,14 +184,17 @@ static void on_outputs(int status, void *ud)
     for (size_t i = 0; i < rc->out.n; i++)
         outs[i] = (struct store_output){rc->out.keyset_id, rc->out.first_counter + (int64_t)i,
                                         (int64_t)rc->out.amounts[i], rc->out.B_hex[i]};
+    uint64_t net = rc->token.amount - rc->fee;
     struct store_op op = {
         .id = rc->op_id,
         .kind = "receive",
         .mint_url = rc->m->url,
         .unit = rc->token.unit,
-        .amount = (int64_t)(rc->token.amount - rc->fee),
+        .amount = (int64_t)net,
         .fee = (int64_t)rc->fee,
         .ref = rc->ref,
+        .credit_key = rc->credit_key,
+        .credit_msat = (int64_t)(strcmp(rc->token.unit, "msat") == 0 ? net : net * 1000),
     };
     store_op_begin(rc->w->store, &op, outs, rc->out.n, NULL, 0, on_op_saved, rc);
     free(outs);
@@ -260,17 +265,28 @@ static void on_keys(int status, const char *message, void *ud)
 }
 
 int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, const char *ref,
-                         cashu_result_fn *cb, void *ud)
+                         const char *credit_key, cashu_result_fn *cb, void *ud)
 {
     struct receive *rc = xcalloc(1, sizeof(*rc));
     rc->w = w;
     rc->cb = cb;
     rc->ud = ud;
     rc->ref = ref ? xstrdup(ref) : NULL;
+    rc->credit_key = credit_key ? xstrdup(credit_key) : NULL;
     wallet_op_id(rc->op_id);
     int s = cashu_token_decode(&rc->token, token, len);
     if (s != 0) {
         end(rc, s, INVALID, s == E_LIMIT ? "token too large" : "malformed token");
+        return 0;
+    }
+    if (rc->credit_key && strcmp(rc->token.unit, "sat") != 0 &&
+        strcmp(rc->token.unit, "msat") != 0) {
+        end(rc, E_PROTO, INVALID, "only sat and msat tokens can fund a key");
+        return 0;
+    }
+    /* A V3 amount fits int64; the msat credit of a sat token must too. */
+    if (rc->token.amount > (uint64_t)INT64_MAX / 1000) {
+        end(rc, E_LIMIT, INVALID, "token amount too large");
         return 0;
     }
     if (rc->token.amount == 0) {

@@ -1,0 +1,78 @@
+/* cli_audit.c -- 'routstr audit': checks the ledger's invariants over the whole database.
+ *
+ * Every key's balance must equal the sum of its ledger rows; its total spent the sum of its
+ * charges; its reserved amount the sum of its active reservations, between 0 and its balance;
+ * every settled reservation's cost its charge row; and over the node, deposits = balances +
+ * spent + refunded. Each violation is printed; the exit status is 1 if there is any. It also
+ * prints what the node owes its users beside what its wallet holds. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "app/cli.h"
+#include "store/store.h"
+
+struct audit {
+    bool done;
+    int status;
+    size_t violations;
+    int64_t wallet_msat;
+};
+
+static void on_audit(int status, const struct store_rows *rows, void *ud)
+{
+    struct audit *a = ud;
+    a->done = true;
+    a->status = status;
+    if (status != 0)
+        return;
+    a->violations = rows->nrows;
+    for (size_t i = 0; i < rows->nrows; i++)
+        printf("VIOLATION %s: %s expected %s, found %s\n", store_cell(rows, i, 0),
+               store_cell(rows, i, 1) ? store_cell(rows, i, 1) : "-",
+               store_cell(rows, i, 2) ? store_cell(rows, i, 2) : "null",
+               store_cell(rows, i, 3) ? store_cell(rows, i, 3) : "null");
+}
+
+static void on_wallet(int status, const struct store_rows *rows, void *ud)
+{
+    struct audit *a = ud;
+    a->done = true;
+    for (size_t i = 0; status == 0 && i < rows->nrows; i++) {
+        int64_t held = store_cell_i64(rows, i, 2) + store_cell_i64(rows, i, 3);
+        a->wallet_msat += strcmp(store_cell(rows, i, 1), "msat") == 0 ? held : held * 1000;
+    }
+}
+
+int cli_audit(const struct config *cfg)
+{
+    char err[ERR_LEN];
+    struct event_base *base = event_base_new();
+    struct store *s = NULL;
+    if (store_open(&s, base, cfg->database_url, err) != 0) {
+        fprintf(stderr, "routstr: %s\n", err);
+        event_base_free(base);
+        return 2;
+    }
+    struct audit a = {0};
+    store_audit(s, on_audit, &a);
+    while (!a.done)
+        event_base_loop(base, EVLOOP_ONCE);
+    int rc = a.status != 0 ? 2 : a.violations ? 1 : 0;
+    if (a.status != 0)
+        fprintf(stderr, "routstr: audit: the database cannot be read\n");
+    else
+        printf("audit: %s (%zu violation%s)\n", a.violations ? "FAILED" : "ok", a.violations,
+               a.violations == 1 ? "" : "s");
+    a.done = false;
+    store_wallet_balance(s, on_wallet, &a);
+    while (!a.done)
+        event_base_loop(base, EVLOOP_ONCE);
+    printf("wallet holds %lld msat in proofs\n", (long long)a.wallet_msat);
+    store_close(s);
+    event_base_free(base);
+    return rc;
+}

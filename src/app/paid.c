@@ -1,0 +1,540 @@
+/* paid.c -- see paid.h.
+ *
+ * Metering reads usage where each API puts it (clients.md §4): the JSON body's "usage" (or
+ * "response.usage" for the Responses API), the final SSE chunk of a streamed chat (forced with
+ * stream_options.include_usage), or the response.completed event of a streamed Responses call.
+ * The cost goes back to the client the way Routstr clients parse it (clients.md §1.2 item 8):
+ * in the body and the X-Routstr-Cost-* headers, or in the one usage chunk that ends a stream
+ * before "data: [DONE]". */
+#include "app/paid.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "app/app.h"
+#include "app/auth.h"
+#include "app/pricing.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/xalloc.h"
+#include "store/store.h"
+
+struct paid {
+    struct app *a;
+    struct app_req *r;
+    char rid[37];
+    char key_hash[65];
+    struct auth_cred cred;
+    char *rest;                   /* the path to forward */
+    json_t *body;                 /* the request's JSON body, or NULL */
+    const struct billing_model *m; /* NULL: priced per request */
+    struct billing_fixed fixed;   /* the per-request price when !m or FIXED_PRICING */
+    bool use_fixed;
+    int64_t reserved_msat;
+    bool chat_stream;             /* a streamed chat completion (usage chunk forced) */
+    bool token_route;             /* an API whose answers carry token usage */
+    bool failed;                  /* the upstream answered an error: released, never charged */
+    enum paid_relay relay;
+    struct billing_usage usage;
+    json_t *held;                 /* the usage chunk / response.completed event, held to the end */
+    char *held_event;             /* its "event:" name, if any */
+    size_t in_chars, out_chars;   /* for the estimate */
+    char *refund_address;
+    int64_t key_expiry;
+    paid_done_fn *done;
+    void *done_ud;
+    enum paid_end how;
+    struct billing_cost cost;
+};
+
+static void paid_free(struct paid *pd)
+{
+    auth_cred_deinit(&pd->cred);
+    json_decref(pd->body);
+    json_decref(pd->held);
+    free(pd->held_event);
+    free(pd->rest);
+    free(pd->refund_address);
+    free(pd);
+}
+
+/* {"detail":{"error":{...}},"error":{...},"request_id"} */
+static void reply_typed(struct app_req *r, int status, const char *type, const char *code,
+                        const char *message)
+{
+    json_t *err = json_pack("{s:s, s:s, s:s}", "message", message, "type", type, "code", code);
+    app_reply_json(r, status, json_pack("{s:{s:O}, s:o, s:s}", "detail", "error", err, "error",
+                                        err, "request_id", r->id));
+}
+
+/* Rough characters of a request's prompt, for the estimate when no usage comes back. */
+static size_t prompt_chars(const json_t *v)
+{
+    if (json_is_string(v))
+        return json_string_length(v);
+    size_t n = 0;
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) n += prompt_chars(x);
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) n += prompt_chars(x);
+    }
+    return n;
+}
+
+static const char *const token_routes[] = {"/chat/completions", "/completions", "/responses",
+                                           "/embeddings", "/messages"};
+
+static bool is_token_route(const char *rest)
+{
+    size_t n = strcspn(rest, "?");
+    for (size_t i = 0; i < sizeof(token_routes) / sizeof(token_routes[0]); i++)
+        if (strlen(token_routes[i]) == n && strncmp(rest, token_routes[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* Settlement */
+
+static void inject_cost(json_t *usage_holder, const struct billing_cost *c,
+                        const struct billing_usage *u, int64_t remaining_msat)
+{
+    json_t *usage = json_object_get(usage_holder, "usage");
+    if (!json_is_object(usage)) {
+        usage = json_object();
+        json_object_set_new(usage_holder, "usage", usage);
+    }
+    json_object_set_new(usage, "cost", billing_cost_json(c, u));
+    json_object_set_new(usage, "cost_sats", json_integer(c->total_msat / 1000));
+    json_object_set_new(usage, "remaining_balance_msats", json_integer(remaining_msat));
+}
+
+static json_t *cost_object(const struct billing_cost *c, const struct billing_usage *u,
+                           int64_t remaining_msat)
+{
+    json_t *o = billing_cost_json(c, u);
+    json_object_set_new(o, "sats_cost", json_integer(c->total_msat / 1000));
+    json_object_set_new(o, "remaining_balance_msats", json_integer(remaining_msat));
+    return o;
+}
+
+static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat)
+{
+    struct evbuffer *out = NULL;
+    pd->cost.total_msat = charged_msat; /* what was charged is what is reported */
+    if (pd->done && pd->how == PAID_COMPLETE && !pd->failed) {
+        out = evbuffer_new();
+        if (pd->relay == RELAY_SSE) {
+            json_t *chunk = pd->held;
+            if (chunk == NULL && pd->chat_stream) {
+                /* No usage chunk came: one is made, so every stream ends the same way. */
+                chunk = json_pack("{s:s, s:s, s:I, s:s, s:[], s:{s:I, s:I, s:I}}", "id",
+                                  pd->rid, "object", "chat.completion.chunk", "created",
+                                  (json_int_t)time(NULL), "model",
+                                  json_string_value(json_object_get(pd->body, "model"))
+                                      ? json_string_value(json_object_get(pd->body, "model"))
+                                      : "unknown",
+                                  "choices", "usage", "prompt_tokens", (json_int_t)0,
+                                  "completion_tokens", (json_int_t)0, "total_tokens",
+                                  (json_int_t)0);
+                pd->held = chunk;
+            }
+            if (chunk) {
+                json_t *holder = json_is_object(json_object_get(chunk, "response"))
+                                     ? json_object_get(chunk, "response")
+                                     : chunk;
+                inject_cost(holder, &pd->cost, &pd->usage, remaining_msat);
+                char *text = json_dumps(chunk, JSON_COMPACT);
+                if (pd->held_event)
+                    evbuffer_add_printf(out, "event: %s\n", pd->held_event);
+                evbuffer_add_printf(out, "data: %s\n\n", text);
+                free(text);
+            }
+            if (pd->chat_stream)
+                evbuffer_add_printf(out, "data: [DONE]\n\n");
+        } else if (pd->relay == RELAY_BUFFER && pd->held) {
+            json_t *holder = json_is_object(json_object_get(pd->held, "response")) &&
+                                     !json_object_get(pd->held, "usage")
+                                 ? json_object_get(pd->held, "response")
+                                 : pd->held;
+            inject_cost(holder, &pd->cost, &pd->usage, remaining_msat);
+            json_object_set_new(pd->held, "cost", cost_object(&pd->cost, &pd->usage,
+                                                              remaining_msat));
+            char *text = json_dumps(pd->held, JSON_COMPACT);
+            evbuffer_add(out, text, strlen(text));
+            free(text);
+        }
+        if (pd->relay == RELAY_BUFFER) {
+            struct evkeyvalq *h = evhttp_request_get_output_headers(pd->r->req);
+            char v[64];
+            snprintf(v, sizeof(v), "%lld", (long long)pd->cost.total_msat);
+            evhttp_add_header(h, "X-Routstr-Cost-Msats", v);
+            snprintf(v, sizeof(v), "%lld", (long long)pd->cost.input_msat);
+            evhttp_add_header(h, "X-Routstr-Input-Cost-Msats", v);
+            snprintf(v, sizeof(v), "%lld", (long long)pd->cost.output_msat);
+            evhttp_add_header(h, "X-Routstr-Output-Cost-Msats", v);
+            snprintf(v, sizeof(v), "%.8f", pd->cost.total_usd);
+            evhttp_add_header(h, "X-Routstr-Cost-Usd", v);
+        }
+    }
+    if (pd->done)
+        pd->done(pd->done_ud, out);
+    if (out)
+        evbuffer_free(out);
+    paid_free(pd);
+}
+
+static void on_settled(int status, const struct store_rows *rows, void *ud)
+{
+    struct paid *pd = ud;
+    if (status == 0 && rows->nrows > 0) {
+        finish(pd, store_cell_i64(rows, 0, 0), store_cell_i64(rows, 0, 1));
+        return;
+    }
+    /* E_CONFLICT: already ended (swept while we streamed): a released request is not charged. */
+    if (status != E_CONFLICT)
+        log_error("settle %s failed (%d): the sweeper will release it", pd->rid, status);
+    finish(pd, 0, 0);
+}
+
+static void on_released(int status, void *ud)
+{
+    struct paid *pd = ud;
+    if (status != 0 && status != E_CONFLICT)
+        log_error("release %s failed (%d): the sweeper will release it", pd->rid, status);
+    finish(pd, 0, 0);
+}
+
+void paid_on_end(struct paid *pd, enum paid_end how, const char *body, size_t len,
+                 paid_done_fn *cb, void *ud)
+{
+    struct app *a = pd->a;
+    pd->how = how;
+    pd->done = cb;
+    pd->done_ud = ud;
+    if (how == PAID_NO_ANSWER || pd->failed) {
+        store_release(a->store, pd->rid, on_released, pd);
+        return;
+    }
+    if (pd->relay == RELAY_BUFFER && how == PAID_COMPLETE) {
+        json_error_t jerr;
+        pd->held = body && len ? json_loadb(body, len, 0, &jerr) : NULL;
+        if (json_is_object(pd->held))
+            billing_usage_from_body(&pd->usage, pd->held);
+        else {
+            json_decref(pd->held);
+            pd->held = NULL;
+        }
+        pd->out_chars += len;
+    }
+    struct billing_rates rates = pricing_rates(a, NULL);
+    const struct billing_fixed *fixed = pd->use_fixed ? &pd->fixed : NULL;
+    if (pd->usage.present || !pd->token_route) {
+        /* Metered, or an API without tokens: its per-request price. */
+        billing_cost(&pd->cost, pd->m, &rates, fixed, &pd->usage);
+    } else {
+        billing_cost_estimate(&pd->cost, pd->m, &rates, fixed, pd->in_chars, pd->out_chars);
+        if (pd->cost.total_msat > pd->reserved_msat)
+            pd->cost.total_msat = pd->reserved_msat; /* an estimate never exceeds the reservation */
+    }
+    store_settle(a->store, pd->rid, pd->cost.total_msat, on_settled, pd);
+}
+
+/* Answers */
+
+enum paid_relay paid_on_headers(struct paid *pd, long status, const char *content_type)
+{
+    if (status < 200 || status > 299) {
+        pd->failed = true; /* the upstream's error goes back as it is; nothing is charged */
+        return pd->relay = RELAY_PASS;
+    }
+    if (content_type && strncasecmp(content_type, "text/event-stream", 17) == 0)
+        return pd->relay = RELAY_SSE;
+    if (content_type && (strncasecmp(content_type, "application/json", 16) == 0))
+        return pd->relay = RELAY_BUFFER;
+    return pd->relay = RELAY_PASS;
+}
+
+void paid_on_bytes(struct paid *pd, size_t n)
+{
+    pd->out_chars += n;
+}
+
+/* Length of the text in "content":"..." fields of an event, cheaply (no JSON parse). */
+static size_t content_chars(const char *p, size_t n)
+{
+    static const char key[] = "\"content\":\"";
+    size_t total = 0;
+    const char *end = p + n;
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1)) != NULL) {
+        p += sizeof(key) - 1;
+        const char *q = p;
+        while (q < end && *q != '"')
+            q += *q == '\\' ? 2 : 1;
+        total += (size_t)(q - p);
+        p = q;
+    }
+    return total;
+}
+
+void paid_on_event(struct paid *pd, const struct sse_event *ev, struct evbuffer *out)
+{
+    if (ev->comment_only)
+        return; /* keep-alive comments are dropped (clients.md §1.5 item 10) */
+    if (ev->data == NULL) {
+        evbuffer_add(out, ev->raw, ev->raw_len);
+        return;
+    }
+    if (pd->chat_stream && ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0)
+        return; /* emitted once, after the usage chunk */
+    pd->out_chars += content_chars(ev->data, ev->data_len);
+    bool completed = ev->event && ((ev->event_len == 18 &&
+                                    memcmp(ev->event, "response.completed", 18) == 0) ||
+                                   (ev->event_len == 19 &&
+                                    memcmp(ev->event, "response.incomplete", 19) == 0));
+    /* Only events that may carry usage are parsed; the rest pass byte for byte. */
+    if (!completed && memmem(ev->data, ev->data_len, "\"usage\"", 7) == NULL) {
+        evbuffer_add(out, ev->raw, ev->raw_len);
+        return;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(ev->data, ev->data_len, 0, &jerr);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        evbuffer_add(out, ev->raw, ev->raw_len);
+        return;
+    }
+    if (completed) {
+        billing_usage_from_body(&pd->usage, j);
+        json_decref(pd->held);
+        pd->held = j;
+        free(pd->held_event);
+        pd->held_event = xstrndup(ev->event, ev->event_len);
+        return;
+    }
+    json_t *usage = json_object_get(j, "usage");
+    if (!json_is_object(usage)) {
+        json_decref(j);
+        evbuffer_add(out, ev->raw, ev->raw_len);
+        return;
+    }
+    billing_usage_parse(&pd->usage, usage);
+    json_t *choices = json_object_get(j, "choices");
+    if (json_is_array(choices) && json_array_size(choices) == 0) {
+        json_decref(pd->held); /* the usage chunk: held, sent last with the cost */
+        pd->held = j;
+        return;
+    }
+    /* Usage on a content chunk (Gemini does this): the content goes now, the usage at the end. */
+    json_object_del(j, "usage");
+    char *text = json_dumps(j, JSON_COMPACT);
+    if (ev->event)
+        evbuffer_add_printf(out, "event: %.*s\n", (int)ev->event_len, ev->event);
+    evbuffer_add_printf(out, "data: %s\n\n", text);
+    free(text);
+    json_decref(j);
+}
+
+/* The request */
+
+static bool header_int(const char *v, int64_t *out)
+{
+    return v && str_parse_i64(v, 0, INT64_MAX, out) == 0;
+}
+
+static void on_reserved(int status, const struct store_rows *rows, void *ud);
+
+static void on_key_for_402(int status, const struct store_rows *rows, void *ud)
+{
+    struct paid *pd = ud;
+    struct app_req *r = pd->r;
+    if (status != 0 || rows->nrows == 0) {
+        auth_reply_401(r, "invalid_api_key",
+                       "Invalid API key format. Expected an 'sk-...' API key or a 'cashu...' token.");
+    } else {
+        int64_t bal = store_cell_i64(rows, 0, 0), res = store_cell_i64(rows, 0, 1);
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "Insufficient balance: %lld mSats required. %lld available. (reserved: %lld)",
+                 (long long)pd->reserved_msat, (long long)(bal - res), (long long)res);
+        reply_typed(r, 402, "insufficient_quota", "insufficient_balance", msg);
+    }
+    paid_free(pd);
+}
+
+static void on_reserved(int status, const struct store_rows *rows, void *ud)
+{
+    struct paid *pd = ud;
+    struct app_req *r = pd->r;
+    if (status == E_FUNDS) {
+        store_key_get(pd->a->store, pd->key_hash, on_key_for_402, pd);
+        return;
+    }
+    if (status != 0) {
+        reply_typed(r, 503, "service_unavailable", "database_unavailable",
+                    "The node's database is unavailable; retry shortly");
+        paid_free(pd);
+        return;
+    }
+    /* Forced include_usage is the only change made to a request body (DESIGN.md step 4). */
+    char *body = NULL;
+    size_t len = 0;
+    if (pd->chat_stream) {
+        json_t *so = json_object_get(pd->body, "stream_options");
+        if (!json_is_object(so) || !json_is_true(json_object_get(so, "include_usage"))) {
+            if (!json_is_object(so)) {
+                so = json_object();
+                json_object_set_new(pd->body, "stream_options", so);
+            }
+            json_object_set_new(so, "include_usage", json_true());
+            body = json_dumps(pd->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            len = strlen(body);
+        }
+    }
+    char *rest = pd->rest;
+    pd->rest = NULL;
+    proxy_forward(r, rest, body, len, pd);
+    free(rest);
+}
+
+static void on_refund_info(int status, void *ud)
+{
+    (void)status;
+    (void)ud;
+}
+
+static void on_payer(struct app_req *r, int status, const struct cashu_error_class *err,
+                     const char *message, void *ud)
+{
+    struct paid *pd = ud;
+    if (status != 0) {
+        if (err && err->http_status == 401)
+            auth_reply_401(r, err->code, message);
+        else
+            auth_reply_cashu_error(r, err, message);
+        paid_free(pd);
+        return;
+    }
+    memcpy(pd->key_hash, pd->cred.key_hash, sizeof(pd->key_hash));
+    if (pd->refund_address || pd->key_expiry)
+        store_key_set_refund(pd->a->store, pd->key_hash, pd->refund_address, pd->key_expiry,
+                             on_refund_info, NULL);
+    struct store_reservation res = {
+        .request_id = pd->rid,
+        .key_hash = pd->key_hash,
+        .amount_msat = pd->reserved_msat,
+        .model = pd->m ? pd->m->id : NULL,
+        .path = r->path,
+        .instance = pd->a->instance,
+    };
+    store_reserve(pd->a->store, &res, on_reserved, pd);
+}
+
+void paid_handle(struct app_req *r, const char *rest)
+{
+    struct app *a = r->app;
+    struct paid *pd = xcalloc(1, sizeof(*pd));
+    pd->a = a;
+    pd->r = r;
+    memcpy(pd->rid, r->id, sizeof(pd->rid));
+    pd->rest = xstrdup(rest);
+    pd->token_route = is_token_route(rest);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+
+    auth_parse(r->req, &pd->cred);
+    if (pd->cred.kind == AUTH_NONE) {
+        auth_reply_401(r, "missing_api_key", "API key or Cashu token required");
+        goto fail;
+    }
+    if (pd->cred.kind == AUTH_BAD) {
+        auth_reply_401(r, "invalid_api_key",
+                       "Invalid API key format. Expected an 'sk-...' API key or a 'cashu...' token.");
+        goto fail;
+    }
+    /* Refund-LNURL and Key-Expiry-Time, any case (spec §2.5, early-era semantics). */
+    const char *lnurl = evhttp_find_header(in, "Refund-LNURL");
+    const char *expiry = evhttp_find_header(in, "Key-Expiry-Time");
+    if (expiry && !header_int(expiry, &pd->key_expiry)) {
+        app_reply_json(r, 400, json_pack("{s:s, s:s}", "detail",
+                                         "Invalid Key-Expiry-Time: must be a valid Unix timestamp",
+                                         "request_id", r->id));
+        goto fail;
+    }
+    if (expiry && (lnurl == NULL || *lnurl == '\0')) {
+        app_reply_json(r, 400,
+                       json_pack("{s:s, s:s}", "detail",
+                                 "Error: Refund-LNURL header required when using Key-Expiry-Time",
+                                 "request_id", r->id));
+        goto fail;
+    }
+    pd->refund_address = lnurl && *lnurl ? xstrdup(lnurl) : NULL;
+
+    /* The JSON body: model, stream, max_tokens. Other bodies (multipart, none) pay per request. */
+    struct evbuffer *b = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(b);
+    const char *ctype = evhttp_find_header(in, "Content-Type");
+    if (n && ctype && strncasecmp(ctype, "application/json", 16) == 0) {
+        json_error_t jerr;
+        pd->body = json_loadb((const char *)evbuffer_pullup(b, -1), n, 0, &jerr);
+        if (!json_is_object(pd->body)) {
+            json_t *err = json_pack("{s:s, s:s, s:s}", "type", "invalid_request_error", "code",
+                                    "invalid_json", "message", "The request body is not valid JSON");
+            app_reply_json(r, 400, json_pack("{s:{s:O}, s:o, s:s}", "detail", "error", err,
+                                             "error", err, "request_id", r->id));
+            goto fail;
+        }
+        json_t *mt = json_object_get(pd->body, "max_tokens");
+        if (mt && !json_is_null(mt) && !json_is_integer(mt)) {
+            app_reply_json(r, 400, json_pack("{s:{s:s}, s:s}", "detail", "error",
+                                             "max_tokens must be an integer", "request_id",
+                                             r->id));
+            goto fail;
+        }
+        pd->in_chars = prompt_chars(json_object_get(pd->body, "messages")) +
+                       prompt_chars(json_object_get(pd->body, "input")) +
+                       prompt_chars(json_object_get(pd->body, "prompt"));
+        pd->chat_stream = json_is_true(json_object_get(pd->body, "stream")) &&
+                          json_object_get(pd->body, "messages") != NULL;
+    }
+    const char *model = json_string_value(json_object_get(pd->body, "model"));
+    if (model == NULL)
+        model = json_string_value(json_object_get(json_object_get(pd->body, "input"), "model"));
+
+    bool usable;
+    struct billing_rates rates = pricing_rates(a, &usable);
+    pd->use_fixed = a->cfg.fixed_pricing || model == NULL;
+    pd->fixed = a->cfg.fixed_pricing ? a->fixed
+                                     : (struct billing_fixed){
+                                           .per_request_msat = a->fixed.per_request_msat};
+    if (!a->cfg.fixed_pricing && model) {
+        pd->m = billing_catalog_find(&a->catalog, model);
+        if (pd->m == NULL) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "Model '%.150s' not found", model);
+            app_reply_json(r, 400, json_pack("{s:{s:s, s:s, s:i}, s:s}", "error", "message", msg,
+                                             "type", "invalid_model", "code", 400, "request_id",
+                                             r->id));
+            goto fail;
+        }
+        if (!usable) {
+            reply_typed(r, 503, "service_unavailable", "price_unavailable",
+                        "No recent BTC/USD price: USD-priced models are unavailable right now");
+            goto fail;
+        }
+    }
+    pd->reserved_msat = billing_reservation_msat(pd->m, &rates, pd->use_fixed ? &pd->fixed : NULL,
+                                                 pd->body);
+    auth_resolve(r, &pd->cred, on_payer, pd);
+    return;
+fail:
+    paid_free(pd);
+}
