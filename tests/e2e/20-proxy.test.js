@@ -98,11 +98,17 @@ describe('SDK calls', () => {
     checkForwarded(recorder.last, { path: '/v1/audio/speech' });
   });
 
-  s.test('GET: models list', async () => {
-    const { ai, recorder } = client();
+  s.test('GET /v1/models is the node catalogue in the Routstr shape, not forwarded', async () => {
+    const { ai } = client();
     const list = await ai.models.list();
-    assert.ok(list.data.some((m) => m.id === 'gpt-fake'));
-    checkForwarded(recorder.last, { path: '/v1/models' });
+    assert.ok(list.data.length > 0);
+    for (const m of list.data) {
+      for (const k of ['prompt', 'completion', 'request', 'image', 'web_search',
+        'internal_reasoning', 'max_prompt_cost', 'max_completion_cost', 'max_cost']) {
+        assert.equal(typeof m.pricing[k], 'number', `${m.id} pricing.${k}`);
+      }
+    }
+    assert.equal(s.upstream.requests.length, 0);
   });
 
   s.test('GET with an encoded slash in the path: models.retrieve("openai/gpt-4o")', async () => {
@@ -210,7 +216,7 @@ describe('raw HTTP', () => {
       'X-Custom-Kept': 'kept',
       'Content-Type': 'application/json',
     };
-    const r = await s.raw('/v1/models', { headers: mixed });
+    const r = await s.raw('/v1/models/gpt-fake', { headers: mixed });
     assert.equal(r.status, 200);
     const up = s.upstream.requests[0];
     assertUpstreamCredentials(up);
@@ -218,7 +224,7 @@ describe('raw HTTP', () => {
   });
 
   s.test('hop-by-hop request headers are not forwarded', async () => {
-    const r = await s.raw('/v1/models', { headers: {
+    const r = await s.raw('/v1/models/gpt-fake', { headers: {
       'Keep-Alive': 'timeout=5, max=100',
       TE: 'trailers',
       'X-Custom-Kept': 'kept',
@@ -231,7 +237,7 @@ describe('raw HTTP', () => {
   });
 
   s.test('headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1)', async () => {
-    const r = await s.raw('/v1/models', { headers: {
+    const r = await s.raw('/v1/models/gpt-fake', { headers: {
       Connection: 'keep-alive, X-Hop-Custom',
       'X-Hop-Custom': 'for the proxy only',
     } });
@@ -268,10 +274,10 @@ describe('UPSTREAM_BASE_URL with another prefix (and a trailing slash)', () => {
   const st = useStack({ env: (stack) => ({ UPSTREAM_BASE_URL: `${stack.upstream.url}/api/openai/` }) });
 
   st.test('/v1/<rest> goes to UPSTREAM_BASE_URL/<rest>', async () => {
-    const r = await st.fetch('/v1/models?limit=3');
+    const r = await st.fetch('/v1/models/gpt-fake?limit=3');
     await r.arrayBuffer();
     const up = st.upstream.requests[0];
-    assert.equal(up.path, '/api/openai/models');
+    assert.equal(up.path, '/api/openai/models/gpt-fake');
     assert.equal(up.query, 'limit=3');
     assert.equal(r.status, 200);
   });

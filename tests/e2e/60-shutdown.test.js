@@ -30,7 +30,7 @@ async function withStack(t, opts, fn) {
 async function assertNotAccepting(st) {
   let late;
   try {
-    late = (await rawRequest(`${st.url}/v1/models`, { timeoutMs: 1000 })).status;
+    late = (await rawRequest(`${st.url}/v1/models/gpt-fake`, { timeoutMs: 1000 })).status;
   } catch (err) {
     late = `not served (${err.code ?? err.message})`;
   }
@@ -91,7 +91,7 @@ test('SIGTERM: a new request on an idle kept-alive connection is not forwarded',
         await sleep(150);
         let late;
         try {
-          const r = await get('/v1/models');
+          const r = await get('/v1/models/gpt-fake');
           late = `${r.status}${r.socket ? ' on the kept-alive connection' : ''}`;
         } catch (err) {
           late = `not served (${err.code ?? err.message})`;

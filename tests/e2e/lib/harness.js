@@ -340,6 +340,11 @@ export class Stack {
       UPSTREAM_API_KEY: OPERATOR_KEY,
       DATABASE_URL: `sqlite:///${path.join(this.dir, 'routstr.db')}`,
       LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
+      ROUTSTR_SECRET_KEY_FILE: path.join(this.dir, 'secret.key'),
+      // A free node (spec: FIXED_PRICING with FIXED_COST_PER_REQUEST=0): the proxy-core suites
+      // test the path itself; the paid suites set their prices.
+      FIXED_PRICING: 'true',
+      FIXED_COST_PER_REQUEST: '0',
     };
     for (const s of this.services) env = { ...env, ...((await s.start(this))?.env ?? {}) };
     const extra = typeof this.opts.env === 'function' ? this.opts.env(this) : this.opts.env;
