@@ -72,9 +72,7 @@ void auth_parse(struct evhttp_request *req, struct auth_cred *out)
             return;
         }
         out->kind = AUTH_KEY;
-        memcpy(out->rest, rest.p, 64);
-        for (int i = 0; i < 64; i++) /* as stored: lowercase */
-            out->rest[i] = (char)(out->rest[i] | ((out->rest[i] >= 'A' && out->rest[i] <= 'F') ? 0x20 : 0));
+        hex_encode(out->rest, raw, 32); /* lowercase, as keys are issued */
         sha256_hex(out->key_hash, out->rest, 64);
         return;
     }
