@@ -111,6 +111,15 @@ void auth_reply_cashu_error(struct app_req *r, const struct cashu_error_class *e
                              r->id));
 }
 
+void auth_reply_failure(struct app_req *r, const struct cashu_error_class *err,
+                        const char *message)
+{
+    if (err && err->http_status == 401)
+        auth_reply_401(r, err->code, message);
+    else
+        auth_reply_cashu_error(r, err, message);
+}
+
 /* Resolution of credentials into a ready key. */
 
 struct resolve {

@@ -50,5 +50,8 @@ void auth_reply_401(struct app_req *r, const char *code, const char *message);
 /* Replies a redemption failure in the proxy envelope {"error":{type,code,message},"request_id"}. */
 void auth_reply_cashu_error(struct app_req *r, const struct cashu_error_class *err,
                             const char *message);
+/* Replies what auth_resolve() reported: a 401 for an unknown key, the redemption error else. */
+void auth_reply_failure(struct app_req *r, const struct cashu_error_class *err,
+                        const char *message);
 
 #endif

@@ -137,10 +137,7 @@ static void on_ready(struct app_req *r, int status, const struct cashu_error_cla
 {
     struct call *c = ud;
     if (status != 0) {
-        if (err && err->http_status == 401)
-            auth_reply_401(r, err->code, message);
-        else
-            auth_reply_cashu_error(r, err, message);
+        auth_reply_failure(r, err, message);
         call_free(c);
         return;
     }
@@ -167,10 +164,7 @@ static void on_topup_key(struct app_req *r, int status, const struct cashu_error
 {
     struct call *c = ud;
     if (status != 0) {
-        if (err && err->http_status == 401)
-            auth_reply_401(r, err->code, message);
-        else
-            auth_reply_cashu_error(r, err, message);
+        auth_reply_failure(r, err, message);
         call_free(c);
         return;
     }
@@ -307,10 +301,8 @@ static void on_refund_ready(struct app_req *r, int status, const struct cashu_er
             auth_reply_401(r, "key_not_found",
                            "Key not found. Deposit first via /v1/wallet/create before requesting "
                            "a refund.");
-        else if (err && err->http_status == 401)
-            auth_reply_401(r, err->code, message);
         else
-            auth_reply_cashu_error(r, err, message);
+            auth_reply_failure(r, err, message);
         call_free(c);
         return;
     }

@@ -417,10 +417,7 @@ static void on_payer(struct app_req *r, int status, const struct cashu_error_cla
 {
     struct paid *pd = ud;
     if (status != 0) {
-        if (err && err->http_status == 401)
-            auth_reply_401(r, err->code, message);
-        else
-            auth_reply_cashu_error(r, err, message);
+        auth_reply_failure(r, err, message);
         paid_free(pd);
         return;
     }
