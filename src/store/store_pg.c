@@ -345,6 +345,13 @@ static void pg_run(struct store *s, const struct store_tx *tx)
     start_next(pg);
 }
 
+/* Server notices ("relation already exists, skipping") go to the debug log, not stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("postgresql: %s", message);
+}
+
 /* Opening: blocking libpq calls, before the loop serves. */
 
 static int exec_blocking(PGconn *c, const char *sql, char err[ERR_LEN])
@@ -429,6 +436,7 @@ static int pg_open(struct store *s, const char *url, char err[ERR_LEN])
         struct conn *k = &pg->conns[i];
         k->pg = pg;
         k->c = PQconnectdb(url);
+        PQsetNoticeProcessor(k->c, on_notice, NULL);
         if (PQstatus(k->c) != CONNECTION_OK) {
             /* libpq's message names host and port, never the password. */
             snprintf(err, ERR_LEN, "cannot connect to PostgreSQL: %s", PQerrorMessage(k->c));
