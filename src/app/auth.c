@@ -129,6 +129,7 @@ struct resolve {
     char *token;
     int64_t deadline_ms;
     bool topup;        /* credit an existing key instead of creating one */
+    bool fresh;        /* the token must be new: a claim by anyone before means spent */
     auth_ready_fn *ready;
     auth_topup_fn *topped;
     void *ud;
@@ -217,6 +218,10 @@ static void on_claim(int status, const struct store_rows *rows, void *ud)
     }
     /* Someone else claimed this token: for this very key, wait until its credit lands. */
     bool same_key = strcmp(store_cell(rows, 0, 1), rs->key_hash) == 0;
+    if (rs->fresh) {
+        resolved(rs, E_CONFLICT, &SPENT, "Cashu token already spent", 0);
+        return;
+    }
     if (strcmp(store_cell(rows, 0, 0), "done") == 0) {
         if (same_key && !rs->topup)
             resolved(rs, 0, NULL, NULL, 0);
@@ -279,6 +284,19 @@ void auth_resolve(struct app_req *r, const struct auth_cred *c, auth_ready_fn *c
     memcpy(rs->key_hash, c->key_hash, sizeof(rs->key_hash));
     rs->token = c->token ? xstrdup(c->token) : NULL;
     store_key_get(r->app->store, rs->key_hash, on_key, rs);
+}
+
+void auth_redeem_fresh(struct app_req *r, const struct auth_cred *c, auth_ready_fn *cb,
+                       void *ud)
+{
+    struct resolve *rs = resolve_new(r);
+    rs->ready = cb;
+    rs->ud = ud;
+    rs->fresh = true;
+    memcpy(rs->rest, c->rest, sizeof(rs->rest));
+    memcpy(rs->key_hash, c->key_hash, sizeof(rs->key_hash));
+    rs->token = xstrdup(c->token);
+    claim(rs);
 }
 
 void auth_topup(struct app_req *r, const char *key_hash, const char *token, auth_topup_fn *cb,

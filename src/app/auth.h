@@ -38,6 +38,11 @@ typedef void auth_ready_fn(struct app_req *r, int status, const struct cashu_err
                            const char *message, void *ud);
 void auth_resolve(struct app_req *r, const struct auth_cred *c, auth_ready_fn *cb, void *ud);
 
+/* Redeems a token that must not have been seen before into its own key (X-Cashu: a replayed
+ * token is refused as spent, never served from what its first use left). */
+void auth_redeem_fresh(struct app_req *r, const struct auth_cred *c, auth_ready_fn *cb,
+                       void *ud);
+
 /* Redeems 'token' into the existing key 'key_hash' (top-up). 'credited_msat' on success. */
 typedef void auth_topup_fn(struct app_req *r, int status, int64_t credited_msat,
                            const struct cashu_error_class *err, const char *message, void *ud);

@@ -74,6 +74,7 @@ struct call {
     char refund_id[33];
     int64_t refund_sats;
     int64_t balance_msat; /* spendable when the refund was asked */
+    bool by_token;        /* X-Cashu: the change of a pay-per-request call is fetched */
 };
 
 static void call_free(struct call *c)
@@ -175,6 +176,8 @@ static void on_topup_key(struct app_req *r, int status, const struct cashu_error
 
 static void reply_token(struct app_req *r, const char *token, int64_t amount, const char *unit)
 {
+    /* The token also rides in X-Cashu, where pay-per-request clients read their change. */
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "X-Cashu", token);
     char n[32];
     snprintf(n, sizeof(n), "%lld", (long long)amount);
     /* Amounts are strings, as routstr-core sends them (clients accept both). */
@@ -257,13 +260,23 @@ static void on_refund_key(int status, const struct store_rows *rows, void *ud)
     struct call *c = ud;
     struct app *a = c->r->app;
     if (status != 0 || rows->nrows == 0) {
-        auth_reply_401(c->r, "key_not_found",
-                       "Key not found. Deposit first via /v1/wallet/create before requesting a "
-                       "refund.");
+        if (c->by_token)
+            reply_detail(c->r, 404, "Refund not found");
+        else
+            auth_reply_401(c->r, "key_not_found",
+                           "Key not found. Deposit first via /v1/wallet/create before requesting "
+                           "a refund.");
         call_free(c);
         return;
     }
     int64_t bal = store_cell_i64(rows, 0, 0), reserved = store_cell_i64(rows, 0, 1);
+    if (reserved > 0 && c->by_token) {
+        /* The X-Cashu request is still running: its change is not made yet. */
+        evhttp_add_header(evhttp_request_get_output_headers(c->r->req), "Retry-After", "2");
+        reply_detail(c->r, 425, "Refund is pending; retry shortly.");
+        call_free(c);
+        return;
+    }
     if (reserved > 0) {
         reply_detail(c->r, 400, "Cannot refund key. There are ongoing requests for this api key.");
         call_free(c);
@@ -400,6 +413,13 @@ void balance_handle(struct app_req *r, const char *sub)
             }
         }
     } else if (strcmp(sub, "/refund") == 0 && post) {
+        const char *xc = evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Cashu");
+        if (xc && *xc) { /* the change of an X-Cashu request: never redeems anything */
+            auth_from_token(&c->cred, xc);
+            c->by_token = true;
+            store_key_get(r->app->store, c->cred.key_hash, on_refund_key, c);
+            return;
+        }
         if (need_cred(r, c)) {
             auth_resolve(r, &c->cred, on_refund_ready, c);
             return;

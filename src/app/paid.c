@@ -5,7 +5,17 @@
  * stream_options.include_usage), or the response.completed event of a streamed Responses call.
  * The cost goes back to the client the way Routstr clients parse it (clients.md §1.2 item 8):
  * in the body and the X-Routstr-Cost-* headers, or in the one usage chunk that ends a stream
- * before "data: [DONE]". */
+ * before "data: [DONE]".
+ *
+ * X-Cashu (clients.md §1.2 "X-Cashu path", NUT-24 style): the token in the header is redeemed
+ * into an account of its own (sk- + sha256(token), the same derivation as a token sent as the
+ * key, but a replayed token is refused as spent), the request is reserved and settled on it
+ * like any other, and what is left, in whole sats, is paid back as a new token: in the X-Cashu
+ * response header (the stream is then held to the end, as existing clients expect), or, when
+ * the client asks with "X-Cashu-Stream: live", as a last SSE event before [DONE]. An upstream
+ * error or failure refunds everything the same way, also in error.refund_token. Every change
+ * token is stored before it is sent: POST /v1/wallet/refund with the original token fetches it
+ * again. Sub-sat rests stay on the token's account. */
 #include "app/paid.h"
 
 #include <math.h>
@@ -23,6 +33,9 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "cashu/token.h"
+#include "cashu/wallet.h"
+#include "crypto/crypto.h"
 #include "store/store.h"
 
 struct paid {
@@ -40,6 +53,8 @@ struct paid {
     bool chat_stream;             /* a streamed chat completion (usage chunk forced) */
     bool token_route;             /* an API whose answers carry token usage */
     bool failed;                  /* the upstream answered an error: released, never charged */
+    char *failed_body;            /* X-Cashu: the upstream's error, to add the refund to */
+    size_t failed_len;
     enum paid_relay relay;
     struct billing_usage usage;
     json_t *held;                 /* the usage chunk / response.completed event, held to the end */
@@ -51,7 +66,19 @@ struct paid {
     void *done_ud;
     enum paid_end how;
     struct billing_cost cost;
+    /* X-Cashu */
+    bool xcashu;
+    bool stream_live;
+    char *change_token;
+    int64_t change_sats;
+    char change_id[33];
+    int64_t charged_msat, remaining_msat;
 };
+
+bool paid_is_xcashu(const struct paid *pd)
+{
+    return pd->xcashu;
+}
 
 static void paid_free(struct paid *pd)
 {
@@ -61,6 +88,8 @@ static void paid_free(struct paid *pd)
     free(pd->held_event);
     free(pd->rest);
     free(pd->refund_address);
+    free(pd->change_token);
+    free(pd->failed_body);
     free(pd);
 }
 
@@ -127,13 +156,39 @@ static json_t *cost_object(const struct billing_cost *c, const struct billing_us
     return o;
 }
 
+/* X-Cashu: the refund of everything when the upstream failed, in the body clients read. */
+static void refund_body(struct paid *pd, struct evbuffer *out, const char *body, size_t len)
+{
+    json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *err = json_object_get(j, "error");
+    if (!json_is_object(err)) {
+        json_decref(j);
+        long status = pd->r->status ? pd->r->status : 502;
+        j = json_pack("{s:{s:s, s:s, s:i}, s:s}", "error", "message",
+                      pd->how == PAID_NO_ANSWER ? "Unable to connect to upstream service"
+                                                : "Error forwarding request to upstream",
+                      "type", "upstream_error", "code", (int)status, "request_id", pd->rid);
+        err = json_object_get(j, "error");
+    }
+    if (pd->change_token)
+        json_object_set_new(err, "refund_token", json_string(pd->change_token));
+    char *text = json_dumps(j, JSON_COMPACT);
+    evbuffer_add(out, text, strlen(text));
+    free(text);
+    json_decref(j);
+}
+
 static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat)
 {
     struct evbuffer *out = NULL;
     pd->cost.total_msat = charged_msat; /* what was charged is what is reported */
-    if (pd->done && pd->how == PAID_COMPLETE && !pd->failed) {
+    if (pd->done && pd->xcashu && (pd->failed || pd->how == PAID_NO_ANSWER)) {
         out = evbuffer_new();
-        if (pd->relay == RELAY_SSE) {
+        refund_body(pd, out, pd->relay == RELAY_BUFFER ? pd->failed_body : NULL,
+                    pd->failed_len);
+    } else if (pd->done && pd->how == PAID_COMPLETE && !pd->failed) {
+        out = evbuffer_new();
+        if (pd->relay == RELAY_SSE || pd->relay == RELAY_SSE_HELD) {
             json_t *chunk = pd->held;
             if (chunk == NULL && pd->chat_stream) {
                 /* No usage chunk came: one is made, so every stream ends the same way. */
@@ -159,6 +214,10 @@ static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat
                 evbuffer_add_printf(out, "data: %s\n\n", text);
                 free(text);
             }
+            if (pd->xcashu && pd->stream_live && pd->change_token)
+                evbuffer_add_printf(out, "event: cashu-change\ndata: {\"token\":\"%s\","
+                                         "\"sats\":%lld}\n\n",
+                                    pd->change_token, (long long)pd->change_sats);
             if (pd->chat_stream)
                 evbuffer_add_printf(out, "data: [DONE]\n\n");
         } else if (pd->relay == RELAY_BUFFER && pd->held) {
@@ -173,7 +232,7 @@ static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat
             evbuffer_add(out, text, strlen(text));
             free(text);
         }
-        if (pd->relay == RELAY_BUFFER) {
+        if (pd->relay == RELAY_BUFFER || pd->relay == RELAY_SSE_HELD) {
             struct evkeyvalq *h = evhttp_request_get_output_headers(pd->r->req);
             char v[64];
             snprintf(v, sizeof(v), "%lld", (long long)pd->cost.total_msat);
@@ -186,6 +245,9 @@ static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat
             evhttp_add_header(h, "X-Routstr-Cost-Usd", v);
         }
     }
+    if (pd->done && pd->change_token && !pd->stream_live)
+        evhttp_add_header(evhttp_request_get_output_headers(pd->r->req), "X-Cashu",
+                          pd->change_token);
     if (pd->done)
         pd->done(pd->done_ud, out);
     if (out)
@@ -193,17 +255,104 @@ static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat
     paid_free(pd);
 }
 
+/* X-Cashu: what is left on the token's account, in whole sats, becomes the change token. The
+ * refund row is written (debit first) before the wallet is asked, and the token stored with it
+ * before it is sent. A failure leaves the money on the account: the refund endpoint with the
+ * original token pays it later. */
+static void change_done(struct paid *pd)
+{
+    finish(pd, pd->charged_msat, pd->remaining_msat);
+}
+
+static void on_change_stored(int status, void *ud)
+{
+    struct paid *pd = ud;
+    if (status != 0)
+        log_error("change %s: token made but not stored (%d)", pd->rid, status);
+    change_done(pd);
+}
+
+static void on_change_failed(int status, void *ud)
+{
+    (void)status;
+    change_done(ud);
+}
+
+static void on_change(const struct cashu_result *res, void *ud)
+{
+    struct paid *pd = ud;
+    if (res->status == 0) {
+        pd->change_token = xstrdup(res->token);
+        pd->remaining_msat -= pd->change_sats * 1000;
+        store_refund_done(pd->a->store, pd->change_id, res->token, on_change_stored, pd);
+        return;
+    }
+    pd->change_sats = 0;
+    if (res->status == E_UNKNOWN) { /* the debit stays; 'wallet recover' settles the payout */
+        change_done(pd);
+        return;
+    }
+    store_refund_failed(pd->a->store, pd->change_id, on_change_failed, pd);
+}
+
+static void on_change_debited(int status, void *ud)
+{
+    struct paid *pd = ud;
+    if (status != 0 || pd->a->wallet == NULL ||
+        cashu_wallet_send(pd->a->wallet, NULL, "sat", (uint64_t)pd->change_sats, false,
+                          pd->change_id, on_change, pd) != 0) {
+        pd->change_sats = 0;
+        if (status == 0)
+            store_refund_failed(pd->a->store, pd->change_id, on_change_failed, pd);
+        else
+            change_done(pd);
+    }
+}
+
+static void on_account(int status, const struct store_rows *rows, void *ud)
+{
+    struct paid *pd = ud;
+    int64_t bal = status == 0 && rows->nrows ? store_cell_i64(rows, 0, 0) : 0;
+    int64_t reserved = status == 0 && rows->nrows ? store_cell_i64(rows, 0, 1) : 1;
+    pd->change_sats = reserved == 0 ? bal / 1000 : 0;
+    if (pd->change_sats <= 0) {
+        pd->change_sats = 0;
+        change_done(pd);
+        return;
+    }
+    uint8_t id[16];
+    if (crypto_random(id, sizeof(id)) != 0)
+        abort();
+    hex_encode(pd->change_id, id, sizeof(id));
+    struct store_refund rf = {.id = pd->change_id, .key_hash = pd->key_hash,
+                              .amount_msat = pd->change_sats * 1000,
+                              .amount = pd->change_sats, .unit = "sat",
+                              .expect_balance_msat = bal};
+    store_refund_begin(pd->a->store, &rf, on_change_debited, pd);
+}
+
+/* After settlement: the change of an X-Cashu request, then the answer. */
+static void settled(struct paid *pd, int64_t charged_msat, int64_t remaining_msat)
+{
+    pd->charged_msat = charged_msat;
+    pd->remaining_msat = remaining_msat;
+    if (pd->xcashu && pd->done)
+        store_key_get(pd->a->store, pd->key_hash, on_account, pd);
+    else
+        finish(pd, charged_msat, remaining_msat);
+}
+
 static void on_settled(int status, const struct store_rows *rows, void *ud)
 {
     struct paid *pd = ud;
     if (status == 0 && rows->nrows > 0) {
-        finish(pd, store_cell_i64(rows, 0, 0), store_cell_i64(rows, 0, 1));
+        settled(pd, store_cell_i64(rows, 0, 0), store_cell_i64(rows, 0, 1));
         return;
     }
     /* E_CONFLICT: already ended (swept while we streamed): a released request is not charged. */
     if (status != E_CONFLICT)
         log_error("settle %s failed (%d): the sweeper will release it", pd->rid, status);
-    finish(pd, 0, 0);
+    settled(pd, 0, 0);
 }
 
 static void on_released(int status, void *ud)
@@ -211,7 +360,7 @@ static void on_released(int status, void *ud)
     struct paid *pd = ud;
     if (status != 0 && status != E_CONFLICT)
         log_error("release %s failed (%d): the sweeper will release it", pd->rid, status);
-    finish(pd, 0, 0);
+    settled(pd, 0, 0);
 }
 
 void paid_on_end(struct paid *pd, enum paid_end how, const char *body, size_t len,
@@ -222,6 +371,11 @@ void paid_on_end(struct paid *pd, enum paid_end how, const char *body, size_t le
     pd->done = cb;
     pd->done_ud = ud;
     if (how == PAID_NO_ANSWER || pd->failed) {
+        if (pd->failed && body && len) {
+            pd->failed_body = xmalloc(len);
+            memcpy(pd->failed_body, body, len);
+            pd->failed_len = len;
+        }
         store_release(a->store, pd->rid, on_released, pd);
         return;
     }
@@ -254,11 +408,11 @@ void paid_on_end(struct paid *pd, enum paid_end how, const char *body, size_t le
 enum paid_relay paid_on_headers(struct paid *pd, long status, const char *content_type)
 {
     if (status < 200 || status > 299) {
-        pd->failed = true; /* the upstream's error goes back as it is; nothing is charged */
-        return pd->relay = RELAY_PASS;
+        pd->failed = true; /* the upstream's error goes back; nothing is charged */
+        return pd->relay = pd->xcashu ? RELAY_BUFFER : RELAY_PASS;
     }
     if (content_type && strncasecmp(content_type, "text/event-stream", 17) == 0)
-        return pd->relay = RELAY_SSE;
+        return pd->relay = pd->xcashu && !pd->stream_live ? RELAY_SSE_HELD : RELAY_SSE;
     if (content_type && (strncasecmp(content_type, "application/json", 16) == 0))
         return pd->relay = RELAY_BUFFER;
     return pd->relay = RELAY_PASS;
@@ -346,6 +500,21 @@ void paid_on_event(struct paid *pd, const struct sse_event *ev, struct evbuffer 
 
 /* The request */
 
+/* A redemption failure of an X-Cashu request: the typed error, with the token echoed back in
+ * the X-Cashu header only while it is still spendable (clients.md §1.5 item 4). */
+static void xcashu_error(struct paid *pd, const struct cashu_error_class *err, const char *message)
+{
+    static const char *const spent[] = {"cashu_token_already_spent", "cashu_token_consumed",
+                                        "cashu_token_zero_value", "internal_error"};
+    bool echo = true;
+    for (size_t i = 0; i < sizeof(spent) / sizeof(spent[0]); i++)
+        echo = echo && strcmp(err->code, spent[i]) != 0;
+    if (echo)
+        evhttp_add_header(evhttp_request_get_output_headers(pd->r->req), "X-Cashu",
+                          pd->cred.token);
+    auth_reply_cashu_error(pd->r, err, message);
+}
+
 static bool header_int(const char *v, int64_t *out)
 {
     return v && str_parse_i64(v, 0, INT64_MAX, out) == 0;
@@ -417,7 +586,10 @@ static void on_payer(struct app_req *r, int status, const struct cashu_error_cla
 {
     struct paid *pd = ud;
     if (status != 0) {
-        auth_reply_failure(r, err, message);
+        if (pd->xcashu)
+            xcashu_error(pd, err, message);
+        else
+            auth_reply_failure(r, err, message);
         paid_free(pd);
         return;
     }
@@ -447,7 +619,16 @@ void paid_handle(struct app_req *r, const char *rest)
     pd->token_route = is_token_route(rest);
     struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 
-    auth_parse(r->req, &pd->cred);
+    /* X-Cashu wins over Authorization (spec §1.3 step 7). */
+    const char *xc = evhttp_find_header(in, "X-Cashu");
+    if (xc && *xc) {
+        pd->xcashu = true;
+        const char *mode = evhttp_find_header(in, "X-Cashu-Stream");
+        pd->stream_live = mode && strcasecmp(mode, "live") == 0;
+        auth_from_token(&pd->cred, xc);
+    } else {
+        auth_parse(r->req, &pd->cred);
+    }
     if (pd->cred.kind == AUTH_NONE) {
         auth_reply_401(r, "missing_api_key", "API key or Cashu token required");
         goto fail;
@@ -530,6 +711,31 @@ void paid_handle(struct app_req *r, const char *rest)
     }
     pd->reserved_msat = billing_reservation_msat(pd->m, &rates, pd->use_fixed ? &pd->fixed : NULL,
                                                  pd->body);
+    if (pd->xcashu) {
+        /* Pre-check before the mint is asked (spec §2.3 step 1): the token must cover R. */
+        struct cashu_token t;
+        if (cashu_token_decode(&t, pd->cred.token, strlen(pd->cred.token)) != 0) {
+            static const struct cashu_error_class bad = {"invalid_token", 400,
+                                                         "invalid_cashu_token"};
+            xcashu_error(pd, &bad, "Invalid Cashu token");
+            goto fail;
+        }
+        int64_t msat = strcmp(t.unit, "msat") == 0 ? (int64_t)t.amount : (int64_t)t.amount * 1000;
+        cashu_token_deinit(&t);
+        if (msat < pd->reserved_msat) {
+            evhttp_add_header(evhttp_request_get_output_headers(r->req), "X-Cashu",
+                              pd->cred.token); /* untouched: still the client's */
+            app_reply_json(r, 402,
+                           json_pack("{s:{s:s, s:I, s:s, s:s}, s:s}", "detail", "reason",
+                                     "Insufficient balance", "amount_required_msat",
+                                     (json_int_t)pd->reserved_msat, "model",
+                                     model ? model : "unknown", "type",
+                                     "minimum_balance_required", "request_id", r->id));
+            goto fail;
+        }
+        auth_redeem_fresh(r, &pd->cred, on_payer, pd);
+        return;
+    }
     auth_resolve(r, &pd->cred, on_payer, pd);
     return;
 fail:

@@ -24,6 +24,8 @@ enum paid_relay {
     RELAY_PASS,   /* bytes as they come (errors, binary answers) */
     RELAY_BUFFER, /* collect the whole JSON answer; paid rewrites it with the cost */
     RELAY_SSE,    /* event by event; paid holds the usage chunk and appends it with the cost */
+    RELAY_SSE_HELD, /* as RELAY_SSE, but the whole stream is held until the end (X-Cashu: the
+                       change goes in a header, as existing clients expect) */
 };
 
 enum paid_end {
@@ -34,6 +36,8 @@ enum paid_end {
 };
 
 void paid_handle(struct app_req *r, const char *rest);
+/* Paid by an X-Cashu token: failures before an answer are answered by paid (with a refund). */
+bool paid_is_xcashu(const struct paid *pd);
 
 enum paid_relay paid_on_headers(struct paid *pd, long status, const char *content_type);
 /* RELAY_SSE: appends to 'out' what the client gets for one upstream event. */
@@ -42,7 +46,8 @@ void paid_on_event(struct paid *pd, const struct sse_event *ev, struct evbuffer 
 void paid_on_bytes(struct paid *pd, size_t n);
 
 /* What the client gets after settlement: RELAY_BUFFER: the rewritten body (and cost headers are
- * added to the reply); RELAY_SSE: the final usage chunk and [DONE]. NULL 'out' when nothing. */
+ * added to the reply); RELAY_SSE(_HELD): the final usage chunk and [DONE]. NULL 'out' when
+ * nothing. For X-Cashu the change token is added (header, or a last SSE event when live). */
 typedef void paid_done_fn(void *ud, struct evbuffer *out);
 /* Ends the paid request: settles (asynchronously), then calls 'cb' (if non-NULL: the client is
  * still there) and frees 'pd'. 'body' is the buffered answer for RELAY_BUFFER. */

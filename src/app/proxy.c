@@ -191,10 +191,10 @@ static int on_headers(struct http_xfer *x, long status, void *ud)
     }
     app_reply_headers(p->r);
     p->r->status = (int)status;
-    if (p->relay == RELAY_BUFFER)
-        return 0; /* the reply starts once the cost is known */
-    if (p->relay == RELAY_SSE)
+    if (p->relay == RELAY_SSE || p->relay == RELAY_SSE_HELD)
         sse_init(&p->sse, PROXY_MAX_SSE_EVENT);
+    if (p->relay == RELAY_BUFFER || p->relay == RELAY_SSE_HELD)
+        return 0; /* the reply starts once the cost (and any change) is known */
     p->reply_started = true;
     evhttp_send_reply_start(p->r->req, (int)status, NULL);
     return 0;
@@ -212,6 +212,14 @@ static size_t on_data(struct http_xfer *x, const char *data, size_t len, void *u
     struct proxy_req *p = ud;
     if (p->relay == RELAY_BUFFER)
         return buf_append(&p->held, data, len) == 0 ? len : 0; /* past the cap: fails */
+    if (p->relay == RELAY_SSE_HELD) {
+        if (sse_feed(&p->sse, data, len, on_sse_event, p) != 0)
+            return 0;
+        size_t n = evbuffer_get_length(p->chunk);
+        bool fits = buf_append(&p->held, (const char *)evbuffer_pullup(p->chunk, -1), n) == 0;
+        evbuffer_drain(p->chunk, n);
+        return fits ? len : 0;
+    }
     if (client_backlog(p) >= PROXY_HIGH_WATER) {
         p->paused = true; /* on_drain resumes; curl hands this piece again then */
         return HTTP_XFER_PAUSE;
@@ -242,12 +250,17 @@ static void on_paid(void *ud, struct evbuffer *out)
         release(p);
         return;
     }
-    if (p->relay == RELAY_BUFFER) {
+    if (p->relay == RELAY_BUFFER || p->relay == RELAY_SSE_HELD) {
         struct evbuffer *body = evbuffer_new();
-        if (out && evbuffer_get_length(out))
-            evbuffer_add_buffer(body, out);
-        else
+        if (p->relay == RELAY_SSE_HELD) { /* the held stream, then its last chunk */
             evbuffer_add(body, p->held.p ? p->held.p : "", p->held.len);
+            if (out)
+                evbuffer_add_buffer(body, out);
+        } else if (out && evbuffer_get_length(out)) {
+            evbuffer_add_buffer(body, out);
+        } else {
+            evbuffer_add(body, p->held.p ? p->held.p : "", p->held.len);
+        }
         r->bytes_out = evbuffer_get_length(body);
         release(p);
         evhttp_send_reply(r->req, r->status, NULL, body);
@@ -274,8 +287,13 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
         if (p->pd) {
             struct paid *pd = p->pd;
             p->pd = NULL;
-            if (p->relay == RELAY_SSE)
+            if (p->relay == RELAY_SSE || p->relay == RELAY_SSE_HELD)
                 sse_finish(&p->sse, on_sse_event, p);
+            if (p->relay == RELAY_SSE_HELD && evbuffer_get_length(p->chunk)) {
+                size_t n = evbuffer_get_length(p->chunk);
+                buf_append(&p->held, (const char *)evbuffer_pullup(p->chunk, -1), n);
+                evbuffer_drain(p->chunk, n);
+            }
             p->settling = true;
             paid_on_end(pd, PAID_COMPLETE, p->held.p, p->held.len, on_paid, p);
             return;
@@ -283,6 +301,23 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
         release(p);
         evhttp_send_reply_end(r->req);
         app_req_log(r);
+        return;
+    }
+    if (p->pd && paid_is_xcashu(p->pd) && !p->reply_started) {
+        /* The token was redeemed: the answer is the error with a refund of all of it. */
+        struct paid *pd = p->pd;
+        p->pd = NULL;
+        log_warn("upstream %s: %s %s", status == HTTP_XFER_IDLE_TIMEOUT ? "timed out" : "failed",
+                 detail, r->id);
+        r->status = status == HTTP_XFER_IDLE_TIMEOUT ? 504 : 502;
+        if (!p->answered) {
+            app_reply_headers(r);
+            evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                              "application/json");
+        }
+        p->relay = RELAY_BUFFER;
+        p->settling = true;
+        paid_on_end(pd, PAID_NO_ANSWER, NULL, 0, on_paid, p);
         return;
     }
     if (p->pd) {

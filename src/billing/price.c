@@ -193,17 +193,18 @@ static json_t *architecture_json(const struct billing_model *m)
     return a;
 }
 
-/* top_provider with its three keys always there; made up from context_length when the
- * catalogue has none (the same max costs follow from it), null when nothing is known. */
+/* top_provider with its three keys always there. Without one in the catalogue it is made up
+ * from the limits we know (the same max costs follow from it), null when nothing is known. */
 static json_t *top_provider_json(const struct billing_model *m)
 {
-    if (m->top_provider == NULL && m->context_length <= 0)
+    int64_t cl = m->top_context_length > 0 ? m->top_context_length
+                 : m->top_provider        ? 0
+                                          : m->context_length;
+    if (m->top_provider == NULL && cl <= 0 && m->top_max_completion_tokens <= 0)
         return json_null();
     json_t *t = m->top_provider ? json_deep_copy(m->top_provider) : json_object();
     if (json_object_get(t, "context_length") == NULL)
-        json_object_set_new(t, "context_length", count_or_null(m->top_provider
-                                                                   ? m->top_context_length
-                                                                   : m->context_length));
+        json_object_set_new(t, "context_length", count_or_null(cl));
     if (json_object_get(t, "max_completion_tokens") == NULL)
         json_object_set_new(t, "max_completion_tokens",
                             count_or_null(m->top_max_completion_tokens));

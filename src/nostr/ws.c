@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <event2/buffer.h>
@@ -71,6 +73,8 @@ struct nostr_ws {
 
     enum ws_state st;
     struct bufferevent *bev;
+    struct evdns_getaddrinfo_request *dnsreq;
+    struct evutil_addrinfo *ai, *ai_next; /* resolved addresses; the next one to try */
     wslay_event_context_ptr ctx;
     struct event *timer;
     struct event *flush_ev;
@@ -268,6 +272,13 @@ static void fail(struct nostr_ws *ws, int status, const char *fmt, ...)
 
 static void destroy(struct nostr_ws *ws)
 {
+    if (ws->dnsreq) {
+        struct evdns_getaddrinfo_request *req = ws->dnsreq;
+        ws->dnsreq = NULL;
+        evdns_getaddrinfo_cancel(req); /* its callback runs now, with EVUTIL_EAI_CANCEL */
+    }
+    if (ws->ai)
+        evutil_freeaddrinfo(ws->ai);
     if (ws->timer)
         event_free(ws->timer);
     if (ws->flush_ev)
@@ -649,6 +660,42 @@ static void read_cb(struct bufferevent *bev, void *arg);
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* Connects to the next resolved address that accepts a connect() call. */
+static void try_connect(struct nostr_ws *ws)
+{
+    while (ws->ai_next) {
+        struct evutil_addrinfo *ai = ws->ai_next;
+        ws->ai_next = ai->ai_next;
+        ws->bev = bufferevent_socket_new(ws->net->base, -1,
+                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (ws->bev == NULL)
+            abort();
+        bufferevent_setcb(ws->bev, read_cb, write_cb, event_cb, ws);
+        bufferevent_enable(ws->bev, EV_READ | EV_WRITE);
+        if (bufferevent_socket_connect(ws->bev, ai->ai_addr, (int)ai->ai_addrlen) == 0)
+            return;
+        bufferevent_free(ws->bev);
+        ws->bev = NULL;
+    }
+    fail(ws, E_IO, "connect failed: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+    struct nostr_ws *ws = arg;
+    if (result == EVUTIL_EAI_CANCEL)
+        return; /* destroy() is running */
+    enter(ws);
+    ws->dnsreq = NULL;
+    if (result != 0) {
+        fail(ws, E_IO, "DNS: %s", evutil_gai_strerror(result));
+    } else {
+        ws->ai = ws->ai_next = res;
+        try_connect(ws);
+    }
+    leave(ws);
+}
+
 /* The byte stream to the relay is up (TCP, or the proxy's tunnel): TLS if wss, then upgrade. */
 static void after_tcp(struct nostr_ws *ws)
 {
@@ -729,13 +776,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         } else if (ws->st == ST_TLS) {
             send_upgrade(ws);
         }
+    } else if ((what & BEV_EVENT_ERROR) && ws->st == ST_CONNECT && ws->ai_next) {
+        /* This address did not answer: the next one (IPv6 then IPv4, say). */
+        bufferevent_free(ws->bev);
+        ws->bev = NULL;
+        try_connect(ws);
     } else if (what & BEV_EVENT_ERROR) {
-        int dns = ws->st == ST_CONNECT ? bufferevent_socket_get_dns_error(bev) : 0;
         unsigned long tls = ws->url.tls ? bufferevent_get_openssl_error(bev) : 0;
         char detail[120] = "";
-        if (dns)
-            snprintf(detail, sizeof detail, "DNS: %s", evutil_gai_strerror(dns));
-        else if (tls)
+        if (tls)
             ERR_error_string_n(tls, detail, sizeof detail);
         else
             snprintf(detail, sizeof detail, "%s",
@@ -787,20 +836,27 @@ struct nostr_ws *nostr_ws_open(const struct nostr_net *net, const struct nostr_w
     }
     ws->timer = evtimer_new(net->base, timer_cb, ws);
     ws->flush_ev = event_new(net->base, -1, 0, flush_event_cb, ws);
-    ws->bev = bufferevent_socket_new(net->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (ws->timer == NULL || ws->flush_ev == NULL || ws->bev == NULL)
+    if (ws->timer == NULL || ws->flush_ev == NULL)
         abort();
-    bufferevent_setcb(ws->bev, read_cb, write_cb, event_cb, ws);
-    bufferevent_enable(ws->bev, EV_READ | EV_WRITE);
     arm_timer(ws, ws->timeout_ms);
     ws->st = ST_CONNECT;
     const char *host = ws->use_proxy ? ws->proxy_host : ws->url.host;
-    int port = ws->use_proxy ? ws->proxy_port : ws->url.port;
-    ws->depth++; /* a failure now is reported from the loop, not from inside this call */
-    if (bufferevent_socket_connect_hostname(ws->bev, net->dns, AF_UNSPEC, host, port) != 0) {
-        fail(ws, E_IO, "cannot connect to %s:%d", host, port);
+    char port[8];
+    snprintf(port, sizeof port, "%d", ws->use_proxy ? ws->proxy_port : ws->url.port);
+    struct evutil_addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_protocol = IPPROTO_TCP,
+    };
+    /* The callback may run before this returns (a literal address, /etc/hosts): the depth
+     * keeps a failure there from being reported inside this call. */
+    ws->depth++;
+    struct evdns_getaddrinfo_request *req =
+        evdns_getaddrinfo(net->dns, host, port, &hints, dns_cb, ws);
+    if (ws->ai == NULL && !ws->failing)
+        ws->dnsreq = req; /* still resolving */
+    if (ws->failing)
         event_active(ws->flush_ev, EV_TIMEOUT, 0); /* runs leave(), which reports it */
-    }
     ws->depth--;
     return ws;
 }
