@@ -62,12 +62,20 @@ void sse_deinit(struct sse_parser *p)
 }
 
 /* The first CR or LF in [s, end), or NULL. Two memchr() calls beat a byte loop: CR is rare, and
- * the second search stops at the LF. */
-static const char *find_eol(const char *s, const char *end)
+ * the second search stops at the LF. *lf caches the next LF (end: none) across the calls of one
+ * scan, so a run of CR-ended lines does not search for the same LF again each time (start a
+ * scan with *lf = NULL). */
+static const char *find_eol(const char *s, const char *end, const char **lf)
 {
-    const char *lf = memchr(s, '\n', (size_t)(end - s));
-    const char *cr = memchr(s, '\r', (size_t)((lf ? lf : end) - s));
-    return cr ? cr : lf;
+    if (*lf == NULL || *lf < s) {
+        *lf = memchr(s, '\n', (size_t)(end - s));
+        if (*lf == NULL)
+            *lf = end;
+    }
+    const char *cr = memchr(s, '\r', (size_t)(*lf - s));
+    if (cr)
+        return cr;
+    return *lf < end ? *lf : NULL;
 }
 
 /* Splits a non-blank line into field name and value (WHATWG: no colon → the whole line is the
@@ -131,8 +139,9 @@ static size_t parse_event(struct fields *f, const char *s, size_t n, bool eof, b
     memset(f, 0, sizeof *f);
     *ends_cr = false;
     size_t i = 0;
+    const char *lf = NULL;
     while (i < n) {
-        const char *eol = find_eol(s + i, s + n);
+        const char *eol = find_eol(s + i, s + n, &lf);
         if (eol == NULL) {
             *unfinished = i;
             if (eof)
@@ -164,6 +173,7 @@ static size_t parse_event(struct fields *f, const char *s, size_t n, bool eof, b
 static size_t find_end(const char *s, size_t n, bool *empty, bool *cr, size_t *line_start)
 {
     size_t i = 0;
+    const char *lf = NULL;
     if (n == 0)
         return 0;
     if (*cr && s[0] == '\n') /* the LF of a CRLF split between pieces */
@@ -180,7 +190,7 @@ static size_t find_end(const char *s, size_t n, bool *empty, bool *cr, size_t *l
             }
             return end;
         }
-        const char *eol = find_eol(s + i, s + n);
+        const char *eol = find_eol(s + i, s + n, &lf);
         if (eol == NULL) {
             *empty = false;
             return 0;
@@ -211,8 +221,9 @@ static size_t event_size(const char *raw, size_t len)
 static void join_data(char *out, const char *raw, size_t len)
 {
     size_t i = 0, o = 0, lines = 0;
+    const char *lf = NULL;
     while (i < len) {
-        const char *eol = find_eol(raw + i, raw + len);
+        const char *eol = find_eol(raw + i, raw + len, &lf);
         size_t e = eol ? (size_t)(eol - raw) : len, next = e + 1;
         if (eol && *eol == '\r' && next < len && raw[next] == '\n')
             next++;
