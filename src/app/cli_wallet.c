@@ -1,5 +1,5 @@
 /* cli_wallet.c -- the operator's wallet commands: routstr wallet balance | send AMOUNT |
- * receive TOKEN | melt BOLT11 | recover | check.
+ * receive TOKEN | melt BOLT11 | mint AMOUNT | recover | check.
  *
  * Each command opens the node's database and wallet exactly as the server does (same
  * configuration, same secrets), runs one operation on its own event loop and prints the outcome
@@ -37,6 +37,7 @@ static void wallet_usage(FILE *out)
                  "       routstr wallet send AMOUNT [--v3] [--mint URL]   (sat)\n"
                  "       routstr wallet receive TOKEN\n"
                  "       routstr wallet melt BOLT11\n"
+                 "       routstr wallet mint AMOUNT   (sats over Lightning: prints the invoice)\n"
                  "       routstr wallet recover\n"
                  "       routstr wallet check      (drop proofs the mint says are spent)\n");
 }
@@ -66,6 +67,12 @@ static void on_result(const struct cashu_result *r, void *ud)
                          (json_int_t)r->fee, "unit", r->unit, "mint", r->mint, "message",
                          r->message));
     c->rc = r->status == E_AGAIN ? 1 : 0;
+}
+
+static void on_invoice(const char *bolt11, uint64_t amount, void *ud)
+{
+    fprintf(stderr, "routstr: pay this invoice of %llu sat to fund the wallet:\n%s\n",
+            (unsigned long long)amount, bolt11);
 }
 
 static void on_balance(int status, const struct store_rows *rows, void *ud)
@@ -129,7 +136,12 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
     const char *mint = NULL;
     struct cli c = {0};
     int64_t amount = 0;
-    if (strcmp(cmd, "send") == 0) {
+    if (strcmp(cmd, "mint") == 0) {
+        if (argc != 2 || str_parse_i64(argv[1], 1, INT64_MAX, &amount) != 0) {
+            wallet_usage(stderr);
+            return 2;
+        }
+    } else if (strcmp(cmd, "send") == 0) {
         if (argc < 2 || str_parse_i64(argv[1], 1, INT64_MAX, &amount) != 0) {
             wallet_usage(stderr);
             return 2;
@@ -148,7 +160,7 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
         wallet_usage(stderr);
         return 2;
     } else if (strcmp(cmd, "balance") != 0 && strcmp(cmd, "recover") != 0 &&
-               strcmp(cmd, "check") != 0 &&
+               strcmp(cmd, "check") != 0 && strcmp(cmd, "mint") != 0 &&
                strcmp(cmd, "receive") != 0 && strcmp(cmd, "melt") != 0 &&
                strcmp(cmd, "send") != 0) {
         wallet_usage(stderr);
@@ -168,6 +180,8 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
                                   &c);
     else if (strcmp(cmd, "melt") == 0)
         rc = cashu_wallet_melt(c.wallet, argv[1], on_result, &c);
+    else if (strcmp(cmd, "mint") == 0)
+        rc = cashu_wallet_mint(c.wallet, (uint64_t)amount, on_invoice, on_result, &c);
     else if (strcmp(cmd, "check") == 0)
         rc = cashu_wallet_check(c.wallet, on_result, &c);
     else

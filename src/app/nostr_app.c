@@ -65,7 +65,7 @@ struct slot {
     struct nostr_event own[OWN_MAX];
     size_t n_own;
     bool own_done;   /* our own events on this connection are all in */
-    bool tried;      /* an attempt ended since start (it counts for choosing 'd') */
+    bool failed;     /* a connection failed or ended since start (counts for choosing 'd') */
     bool checked;    /* our announcement was compared (and sent if needed) on this connection */
 };
 
@@ -242,6 +242,13 @@ static void maybe_publish(struct slot *s)
         log_debug("nostr: announcement up to date on %s", nostr_relay_url(s->r));
         return;
     }
+    if (cur && cur->created_at >= n->ann.created_at) {
+        /* This relay holds a newer one of ours than we knew of: ours must be newer still, or
+         * the relay keeps its copy (NIP-01 addressable events). */
+        drop_ann(n);
+        if (ensure_ann(n) != E_OK)
+            return;
+    }
     struct buf b;
     buf_init(&b, NOSTR_MAX_FRAME);
     int rc = nostr_msg_event(&b, &n->ann);
@@ -264,7 +271,7 @@ static void maybe_decide(struct nostr_app *n)
     size_t answered = 0, settled = 0;
     for (size_t i = 0; i < n->n_slots; i++) {
         answered += n->slots[i].own_done;
-        settled += n->slots[i].own_done || n->slots[i].tried;
+        settled += n->slots[i].own_done || n->slots[i].failed;
     }
     if (answered == 0 || (settled < n->n_slots && !n->decide_late))
         return;
@@ -272,7 +279,8 @@ static void maybe_decide(struct nostr_app *n)
     for (size_t i = 0; i < n->n_slots; i++)
         for (size_t j = 0; j < n->slots[i].n_own; j++) {
             const struct nostr_event *e = &n->slots[i].own[j];
-            if (nostr_event_tag(e, "d", NULL) && (newest == NULL || e->created_at > newest->created_at))
+            if (nostr_event_tag(e, "d", NULL) &&
+                (newest == NULL || e->created_at > newest->created_at))
                 newest = e;
         }
     size_t len = 0;
@@ -382,9 +390,7 @@ static void on_own_event(struct slot *s, const struct nostr_event *ev)
 
 static void on_open(struct nostr_relay *r, void *ud)
 {
-    struct slot *s = ud;
-    s->tried = true;
-    subscribe(s);
+    subscribe(ud);
 }
 
 static void on_msg(struct nostr_relay *r, const struct nostr_msg *m, void *ud)
@@ -402,7 +408,8 @@ static void on_msg(struct nostr_relay *r, const struct nostr_msg *m, void *ud)
                 char id[65];
                 hex_encode(id, m->ev.id, 32);
                 log_debug("nostr: %s: dropped event %.16s... (%s)", nostr_relay_url(r), id,
-                          rc == E_LIMIT ? "in the future" : "not a valid signed announcement");
+                          rc == E_LIMIT ? "in the future, or too big"
+                                          : "not a valid signed announcement");
             }
         }
         break;
@@ -438,7 +445,7 @@ static void on_msg(struct nostr_relay *r, const struct nostr_msg *m, void *ud)
 static void on_down(struct nostr_relay *r, int status, const char *why, long retry_ms, void *ud)
 {
     struct slot *s = ud;
-    s->tried = true;
+    s->failed = true;
     evtimer_del(s->own_timer);
     clear_own(s);
     maybe_decide(s->n);
@@ -464,8 +471,11 @@ void nostr_app_settings_changed(struct nostr_app *n)
             log_info("nostr: no public URL any more; the announcement stays on relays as it is");
         return;
     }
-    if (n->d == NULL && n->app->cfg.provider_id && *n->app->cfg.provider_id)
-        n->d = xstrdup(n->app->cfg.provider_id);
+    const char *pid = n->app->cfg.provider_id;
+    if (pid && *pid && (n->d == NULL || strcmp(n->d, pid) != 0)) {
+        free(n->d);
+        n->d = xstrdup(pid); /* a cleared PROVIDER_ID keeps the d in use */
+    }
     if (n->d == NULL) {
         struct timeval tv = {DECIDE_WAIT_MS / 1000, 0};
         evtimer_add(n->decide_timer, &tv);
@@ -533,7 +543,7 @@ int nostr_app_start(struct nostr_app **out, struct app *a, char err[ERR_LEN])
         .ping_ms = 60000,
         .max_frame = NOSTR_MAX_FRAME,
         .max_bad = 20,
-        .max_rate = 1000,
+        .max_rate = 300, /* a REQ's answer (<= 110 events) fits in one second */
     };
     if (ro.backoff_max_ms < ro.backoff_min_ms)
         ro.backoff_max_ms = ro.backoff_min_ms;
@@ -566,7 +576,10 @@ int nostr_app_start(struct nostr_app **out, struct app *a, char err[ERR_LEN])
     free_list(urls, nurls);
 
     log_info("nostr: node key %s; %zu relay(s); %s", n->npub, n->n_slots,
-             announcing(n) ? "announcing this node" : "not announcing (no public HTTP_URL or ONION_URL)");
+             announcing(n) ? "announcing this node"
+                           : "not announcing (no public HTTP_URL or ONION_URL)");
+    if (announcing(n) && n->d)
+        log_info("nostr: announcing as d=\"%s\" (PROVIDER_ID)", n->d);
     if (announcing(n) && n->d == NULL) {
         struct timeval tv = {DECIDE_WAIT_MS / 1000, (DECIDE_WAIT_MS % 1000) * 1000};
         evtimer_add(n->decide_timer, &tv);

@@ -69,6 +69,12 @@ int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, 
 int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
                       uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud);
 
+/* Funds the wallet with 'amount' sats over Lightning at the primary mint (NUT-04): the invoice
+ * to pay is handed to 'on_invoice' (may be NULL), the quote polled until paid, then minted. */
+typedef void cashu_invoice_fn(const char *bolt11, uint64_t amount, void *ud);
+int cashu_wallet_mint(struct cashu_wallet *w, uint64_t amount, cashu_invoice_fn *on_invoice,
+                      cashu_result_fn *cb, void *ud);
+
 /* Pays a BOLT11 invoice from the primary mint (NUT-05), with NUT-08 change. */
 int cashu_wallet_melt(struct cashu_wallet *w, const char *bolt11, cashu_result_fn *cb, void *ud);
 

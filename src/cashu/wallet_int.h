@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cashu/keyset.h"
+#include "http/client.h"
 #include "cashu/wallet.h"
 #include "store/store.h"
 

@@ -317,6 +317,11 @@ void http_client_free(struct http_client *c)
     free(c);
 }
 
+struct event_base *http_client_base(const struct http_client *c)
+{
+    return c->base;
+}
+
 size_t http_client_active(const struct http_client *c)
 {
     return c->active;

@@ -64,6 +64,8 @@ struct http_xfer_req {
 struct http_client *http_client_new(struct event_base *base);
 /* Aborts every transfer still running (without callbacks) and frees the client. */
 void http_client_free(struct http_client *c);
+/* The event loop the client runs on (for timers of its users). */
+struct event_base *http_client_base(const struct http_client *c);
 /* Number of transfers running. */
 size_t http_client_active(const struct http_client *c);
 

@@ -116,7 +116,8 @@ int nostr_ann_build(struct nostr_event *ev, const struct nostr_ann *a, int64_t c
     if (rc != E_OK)
         return rc;
     json_t *c = json_object();
-    json_t *name = json_string(a->name ? a->name : ""), *about = json_string(a->about ? a->about : "");
+    json_t *name = json_string(a->name ? a->name : "");
+    json_t *about = json_string(a->about ? a->about : "");
     if (name == NULL || about == NULL) { /* not UTF-8 */
         json_decref(name);
         json_decref(about);
@@ -220,6 +221,8 @@ json_t *nostr_ann_provider(const struct nostr_event *ev)
     }
     json_t *content = content_json(ev);
     json_t *name = json_object_get(content, "name"), *about = json_object_get(content, "about");
+    json_t *name_v = json_is_string(name) ? json_incref(name) : json_string("Unknown Provider");
+    json_t *about_v = json_is_string(about) ? json_incref(about) : json_null();
     size_t vlen = 0;
     const char *version = nostr_event_tag(ev, "version", &vlen);
     char pub[65];
@@ -227,9 +230,7 @@ json_t *nostr_ann_provider(const struct nostr_event *ev)
     json_t *p = json_pack("{s:s%, s:s, s:I, s:i, s:O, s:o, s:o, s:o, s:o, s:o, s:s%}",
                           "id", d, dlen, "pubkey", pub, "created_at", (json_int_t)ev->created_at,
                           "kind", (int)ev->kind, "endpoint_url", json_array_get(urls, 0),
-                          "endpoint_urls", urls, "name",
-                          json_is_string(name) ? json_incref(name) : json_string("Unknown Provider"),
-                          "description", json_is_string(about) ? json_incref(about) : json_null(),
+                          "endpoint_urls", urls, "name", name_v, "description", about_v,
                           "mint_urls", mints, "version",
                           version ? json_stringn(version, vlen) : json_null(), "content",
                           ev->content, ev->content_len);
@@ -300,11 +301,25 @@ static void entry_set(struct dir_entry *e, const struct nostr_event *ev, const c
     e->dlen = dlen;
 }
 
+static bool small_enough(const struct nostr_event *ev)
+{
+    if (json_array_size(ev->tags) > NOSTR_ANN_MAX_TAGS || ev->content_len > NOSTR_ANN_MAX_BYTES)
+        return false;
+    size_t total = ev->content_len, i, j;
+    json_t *tag, *item;
+    json_array_foreach(ev->tags, i, tag) {
+        json_array_foreach(tag, j, item) {
+            total += json_string_length(item);
+        }
+    }
+    return total <= NOSTR_ANN_MAX_BYTES;
+}
+
 int nostr_dir_put(struct nostr_dir *d, const struct nostr_event *ev, int64_t now)
 {
     if (ev->kind != NOSTR_KIND_PROVIDER)
         return E_PROTO;
-    if (ev->created_at > now + NOSTR_MAX_FUTURE_S)
+    if (ev->created_at > now + NOSTR_MAX_FUTURE_S || !small_enough(ev))
         return E_LIMIT;
     size_t dlen = 0;
     const char *dv = nostr_event_tag(ev, "d", &dlen);

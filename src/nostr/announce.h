@@ -28,6 +28,10 @@
 
 #define NOSTR_KIND_PROVIDER 38421
 #define NOSTR_MAX_FUTURE_S (15 * 60)
+/* An announcement is small: the directory refuses bigger ones, so its memory stays bounded
+ * (cap x this) whatever relays send. */
+#define NOSTR_ANN_MAX_TAGS 64
+#define NOSTR_ANN_MAX_BYTES 8192 /* content plus every tag string */
 
 /* What goes into our announcement. Strings are borrowed. */
 struct nostr_ann {
@@ -65,7 +69,8 @@ void nostr_dir_free(struct nostr_dir *d);
 /* Offers an event seen on a relay at time 'now' (unix seconds). Verifies the signature only
  * when the event would replace or add an entry. Returns 1 if stored, 0 if not newer than what
  * is held (or the directory is full of newer ones), E_PROTO if it is not a valid provider
- * announcement (wrong kind, no 'd', forged or bad signature), E_LIMIT if too far in the future. */
+ * announcement (wrong kind, no 'd', forged or bad signature), E_LIMIT if too far in the future
+ * or over NOSTR_ANN_MAX_TAGS / NOSTR_ANN_MAX_BYTES. */
 int nostr_dir_put(struct nostr_dir *d, const struct nostr_event *ev, int64_t now);
 size_t nostr_dir_size(const struct nostr_dir *d);
 /* The providers, newest first, one per endpoint_url (the newest), at most 'max', only those of

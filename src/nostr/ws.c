@@ -1,6 +1,8 @@
 /* ws.c -- websocket client: evdns + bufferevent (+ SOCKS5) (+ TLS) + HTTP upgrade + wslay.
  *
  * A connection walks CONNECT -> [SOCKS_GREET -> SOCKS_CONNECT] -> [TLS] -> UPGRADE -> OPEN. The
+ * host (or the proxy) is resolved by evdns_getaddrinfo and each address is tried in turn until
+ * one accepts the TCP connection (an IPv6 address that does not route, then the IPv4 one). The
  * socket bufferevent is created first; for wss:// a bufferevent_openssl filter is stacked on it
  * once the TCP (or SOCKS) stage is done, and from then on 'bev' is the filter. wslay never
  * touches a socket: its recv callback drains the bufferevent's input evbuffer and its send
@@ -523,7 +525,7 @@ static int check_upgrade(struct nostr_ws *ws, const char *head, size_t len)
             else if (str_ieq(name, "Sec-WebSocket-Extensions") ||
                      str_ieq(name, "Sec-WebSocket-Protocol")) {
                 /* We offered neither; a server that picks one speaks something else. */
-                fail(ws, E_PROTO, "relay chose a websocket extension or subprotocol we did not offer");
+                fail(ws, E_PROTO, "relay chose an extension or subprotocol we did not offer");
                 return E_PROTO;
             }
         }

@@ -124,6 +124,15 @@ for (const ppk of [0, 100]) {
       assert.ok(got.length > 0);
     });
 
+    test('mint funds the wallet over Lightning (NUT-04), the invoice shown first', async () => {
+      const before = (await balance(home, mint.url)).balance;
+      const r = await routstrWallet(home, mint.url, ['mint', '21']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /pay this invoice of 21 sat[^\n]*\nlnbc210n/);
+      assert.equal(JSON.parse(r.stdout).amount, 21);
+      assert.equal((await balance(home, mint.url)).balance, before + 21);
+    });
+
     test('melt pays the invoice and keeps the change', async () => {
       const before = (await balance(home, mint.url)).balance;
       const r = await routstrWallet(home, mint.url, ['melt', fakeInvoiceSat(10)]);
