@@ -62,11 +62,14 @@ run_node() {
   printf '%-50s %3d passed, %d failed\n' "$name" "$p" "$f"
 }
 
+# The Node packages first: some C tests drive Node fixtures (the test relay).
+npm_ok=true
+npm_ready || npm_ok=false
 if [[ $what == all || $what == unit ]]; then
   run_unit
 fi
 if [[ $what == all || $what == e2e ]]; then
-  if npm_ready; then
+  if $npm_ok; then
     [[ -d tests/mint/test ]] && run_node mint mint/test/
     run_node e2e e2e/
   else

@@ -21,6 +21,7 @@ struct http_client;
 struct store;
 struct cashu_wallet;
 struct app_req;
+struct nostr_app;
 
 struct app {
     struct config cfg;
@@ -29,6 +30,7 @@ struct app {
     struct http_client *client;
     struct store *store;
     struct cashu_wallet *wallet;   /* NULL when no mint is trusted */
+    struct nostr_app *nostr;       /* nostr_app.c: key, announcement, /v1/providers/ */
     char instance[33];             /* this process, among several on one database */
     /* pricing.c */
     struct billing_catalog catalog;

@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "app/cli.h"
+#include "app/nostr_app.h"
 #include "app/pricing.h"
 #include "app/secrets.h"
 #include "base/str.h"
@@ -200,7 +201,8 @@ int main(int argc, char **argv)
         abort();
     hex_encode(a.instance, inst, sizeof(inst));
     if (store_open(&a.store, a.base, a.cfg.database_url, err) != E_OK ||
-        pricing_init(&a, err) != E_OK || open_wallet(&a, err) != E_OK) {
+        pricing_init(&a, err) != E_OK || open_wallet(&a, err) != E_OK ||
+        nostr_app_start(&a.nostr, &a, err) != E_OK) {
         fprintf(stderr, "routstr: %s\n", err);
         rc = 1;
         goto out;
@@ -234,6 +236,7 @@ int main(int argc, char **argv)
 
 out:
     sweep_stop(&a);
+    nostr_app_free(a.nostr);
     if (a.grace_timer)
         event_free(a.grace_timer);
     if (a.sig_term)

@@ -4,6 +4,7 @@
  *   GET /              node summary (JSON)
  *   GET /health        200 while serving
  *   GET /v1/info       node info (spec/routstr-api.md §1.1)
+ *   GET /v1/providers/ other Routstr nodes found on Nostr (nostr_app.c)
  *   GET /v1/models     the catalogue with sats prices (pricing.c), also /models
  *   *   /v1/balance/..., /v1/wallet/...   the balance API (balance.c)
  *   *   /v1/...        the reverse proxy (proxy.c)
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/nostr_app.h"
 #include "app/pricing.h"
 #include "base/str.h"
 
@@ -29,10 +31,11 @@ static json_t *mints_array(const struct config *c)
 static void info(struct app_req *r)
 {
     const struct config *c = &r->app->cfg;
+    const char *npub = r->app->nostr ? nostr_app_npub(r->app->nostr) : c->npub;
     app_reply_json(r, 200,
                    json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i}", "name", c->name,
                              "description", c->description, "version", ROUTSTR_VERSION, "npub",
-                             c->npub, "mints", mints_array(c), "http_url", c->http_url,
+                             npub, "mints", mints_array(c), "http_url", c->http_url,
                              "onion_url", c->onion_url, "child_key_cost_msats", 0));
 }
 
@@ -68,6 +71,10 @@ void app_handle(struct evhttp_request *req, void *ud)
     if (str_has_prefix(path, "/v1/") || str_eq(path, "/v1")) {
         if (str_eq(path, "/v1/info") && is_get(r)) {
             info(r);
+            return;
+        }
+        if ((str_eq(path, "/v1/providers") || str_eq(path, "/v1/providers/")) && is_get(r)) {
+            nostr_app_providers(a->nostr, r);
             return;
         }
         if ((str_eq(path, "/v1/models") || str_eq(path, "/v1/models/")) && is_get(r)) {

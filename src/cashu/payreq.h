@@ -86,8 +86,9 @@ int cashu_payreq_decode_creqB(struct cashu_payreq *out, const char *s, size_t le
  * nut10), only the fields present. creqB: upper-case bech32m, tags in order (NUT-26).
  * Return 0; E_PROTO if cashu_payreq_check() refuses req, or (creqB) a transport type other than
  * nostr/post, a nostr target that is no npub/nprofile, a NUT-10 kind other than P2PK/HTLC;
- * E_LIMIT if the result would pass CASHU_PAYREQ_MAX_LEN or (creqB) a tag string 255 bytes or a
- * count cap. Whatever is encoded decodes again. *out is set only on success. */
+ * E_LIMIT if the result would pass CASHU_PAYREQ_MAX_LEN, or (creqB) a tag string is over 255
+ * bytes or relays and tags together pass CASHU_PAYREQ_MAX_TAGS. Whatever is encoded decodes
+ * again. *out is set only on success. */
 int cashu_payreq_encode_creqA(const struct cashu_payreq *req, char **out);
 int cashu_payreq_encode_creqB(const struct cashu_payreq *req, char **out);
 

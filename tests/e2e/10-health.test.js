@@ -12,7 +12,8 @@ const NODE = {
   DESCRIPTION: 'A node under test',
   HTTP_URL: 'https://node.example.com',
   ONION_URL: 'http://abcdefghij234567.onion',
-  NPUB: 'npub1e2etestnode0000000000000000000000000000000000000000000000000',
+  // The node's key: /v1/info shows the npub derived from it (NIP-19).
+  NSEC: '67dea2ed018072d675f5415ecfaed7d2597555e202d85b3d65ea4e58d2d92ffa',
   CASHU_MINTS: 'https://mint.one.example, https://mint.two.example/',
 };
 
@@ -50,7 +51,7 @@ describe('node endpoints', () => {
       name: NODE.NAME,
       description: NODE.DESCRIPTION,
       version: VERSION,
-      npub: NODE.NPUB,
+      npub: 'npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg',
       mints: ['https://mint.one.example', 'https://mint.two.example'],
       http_url: NODE.HTTP_URL,
       onion_url: NODE.ONION_URL,

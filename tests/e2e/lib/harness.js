@@ -345,6 +345,8 @@ export class Stack {
       // test the path itself; the paid suites set their prices.
       FIXED_PRICING: 'true',
       FIXED_COST_PER_REQUEST: '0',
+      // No public relays from tests (the Nostr suite runs its own relay).
+      RELAYS: '',
     };
     for (const s of this.services) env = { ...env, ...((await s.start(this))?.env ?? {}) };
     const extra = typeof this.opts.env === 'function' ? this.opts.env(this) : this.opts.env;
