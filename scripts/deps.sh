@@ -8,8 +8,8 @@ set -euo pipefail
 
 build=(build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
        libcbor-dev libsecp256k1-dev libssl-dev libsqlite3-dev libpq-dev libwslay-dev)
-test=(libcmocka-dev clang libclang-rt-14-dev nodejs npm postgresql)
-bench=(nginx-light libnginx-mod-http-echo wrk nghttp2-client)
+test=(libcmocka-dev clang libclang-rt-14-dev nodejs npm postgresql openssl)
+bench=(nginx-light libnginx-mod-http-echo wrk nghttp2-client valgrind)
 
 want=("${build[@]}")
 case "${1:-build}" in
