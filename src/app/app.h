@@ -63,6 +63,8 @@ struct app_req {
     int status;
     size_t bytes_out;
     bool logged;
+    bool closed;          /* the client is gone: r->req is no longer ours, replies are dropped */
+    int holds;            /* handlers waiting on something (a mint, the database) keep r alive */
     /* Set by a handler still working on the request (the proxy): called when the client
      * connection dies first, so the handler can stop and release its state. */
     void (*gone)(struct app_req *r);
@@ -75,10 +77,17 @@ void app_handle(struct evhttp_request *req, void *ud);
 
 /* request.c */
 struct app_req *app_req_new(struct app *a, struct evhttp_request *req);
+/* A handler that goes asynchronous before it replies holds the request: if the client leaves
+ * meanwhile, the request stays in memory (closed) until the handler releases it, and every
+ * reply to it is dropped. */
+void app_req_hold(struct app_req *r);
+void app_req_release(struct app_req *r);
 /* Closes the client connection at once: a handler's 'gone' runs, the request ends. */
 void app_req_drop(struct app_req *r);
 /* Drops every open request (the grace period is over). */
 void app_drop_all(struct app *a);
+/* Adds one header to the reply (nothing once the client is gone). */
+void app_reply_header(struct app_req *r, const char *name, const char *value);
 /* Adds x-routstr-request-id and the CORS headers to the reply. */
 void app_reply_headers(struct app_req *r);
 /* Sends 'body' (stolen) as JSON with 'status', then logs the request. */

@@ -79,6 +79,7 @@ struct call {
 
 static void call_free(struct call *c)
 {
+    app_req_release(c->r);
     auth_cred_deinit(&c->cred);
     if (c->token) {
         secure_zero(c->token, strlen(c->token));
@@ -177,7 +178,7 @@ static void on_topup_key(struct app_req *r, int status, const struct cashu_error
 static void reply_token(struct app_req *r, const char *token, int64_t amount, const char *unit)
 {
     /* The token also rides in X-Cashu, where pay-per-request clients read their change. */
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "X-Cashu", token);
+    app_reply_header(r, "X-Cashu", token);
     char n[32];
     snprintf(n, sizeof(n), "%lld", (long long)amount);
     /* Amounts are strings, as routstr-core sends them (clients accept both). */
@@ -272,7 +273,7 @@ static void on_refund_key(int status, const struct store_rows *rows, void *ud)
     int64_t bal = store_cell_i64(rows, 0, 0), reserved = store_cell_i64(rows, 0, 1);
     if (reserved > 0 && c->by_token) {
         /* The X-Cashu request is still running: its change is not made yet. */
-        evhttp_add_header(evhttp_request_get_output_headers(c->r->req), "Retry-After", "2");
+        app_reply_header(c->r, "Retry-After", "2");
         reply_detail(c->r, 425, "Refund is pending; retry shortly.");
         call_free(c);
         return;
@@ -375,6 +376,7 @@ void balance_handle(struct app_req *r, const char *sub)
     bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD, post = m == EVHTTP_REQ_POST;
     struct call *c = xcalloc(1, sizeof(*c));
     c->r = r;
+    app_req_hold(r); /* released by call_free: the client may leave while a mint answers */
     if ((strcmp(sub, "") == 0 || strcmp(sub, "/") == 0 || strcmp(sub, "/info") == 0) && get) {
         if (need_cred(r, c)) {
             auth_resolve(r, &c->cred, on_ready, c);

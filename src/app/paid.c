@@ -66,6 +66,7 @@ struct paid {
     void *done_ud;
     enum paid_end how;
     struct billing_cost cost;
+    bool holding;                 /* pd holds r (app_req_hold) until the proxy takes it */
     /* X-Cashu */
     bool xcashu;
     bool stream_live;
@@ -82,6 +83,8 @@ bool paid_is_xcashu(const struct paid *pd)
 
 static void paid_free(struct paid *pd)
 {
+    if (pd->holding)
+        app_req_release(pd->r);
     auth_cred_deinit(&pd->cred);
     json_decref(pd->body);
     json_decref(pd->held);
@@ -510,8 +513,7 @@ static void xcashu_error(struct paid *pd, const struct cashu_error_class *err, c
     for (size_t i = 0; i < sizeof(spent) / sizeof(spent[0]); i++)
         echo = echo && strcmp(err->code, spent[i]) != 0;
     if (echo)
-        evhttp_add_header(evhttp_request_get_output_headers(pd->r->req), "X-Cashu",
-                          pd->cred.token);
+        app_reply_header(pd->r, "X-Cashu", pd->cred.token);
     auth_reply_cashu_error(pd->r, err, message);
 }
 
@@ -521,6 +523,7 @@ static bool header_int(const char *v, int64_t *out)
 }
 
 static void on_reserved(int status, const struct store_rows *rows, void *ud);
+static void on_released_early(int status, void *ud);
 
 static void on_key_for_402(int status, const struct store_rows *rows, void *ud)
 {
@@ -544,6 +547,10 @@ static void on_reserved(int status, const struct store_rows *rows, void *ud)
 {
     struct paid *pd = ud;
     struct app_req *r = pd->r;
+    if (status == 0 && r->closed) { /* the client left before its request went out */
+        store_release(pd->a->store, pd->rid, on_released_early, pd);
+        return;
+    }
     if (status == E_FUNDS) {
         store_key_get(pd->a->store, pd->key_hash, on_key_for_402, pd);
         return;
@@ -571,8 +578,16 @@ static void on_reserved(int status, const struct store_rows *rows, void *ud)
     }
     char *rest = pd->rest;
     pd->rest = NULL;
+    pd->holding = false; /* the proxy watches the client from here on */
+    app_req_release(r);
     proxy_forward(r, rest, body, len, pd);
     free(rest);
+}
+
+static void on_released_early(int status, void *ud)
+{
+    (void)status;
+    paid_free(ud);
 }
 
 static void on_refund_info(int status, void *ud)
@@ -614,6 +629,8 @@ void paid_handle(struct app_req *r, const char *rest)
     struct paid *pd = xcalloc(1, sizeof(*pd));
     pd->a = a;
     pd->r = r;
+    app_req_hold(r); /* the client may leave while the mint or the database answers */
+    pd->holding = true;
     memcpy(pd->rid, r->id, sizeof(pd->rid));
     pd->rest = xstrdup(rest);
     pd->token_route = is_token_route(rest);

@@ -69,6 +69,17 @@ static void app_req_free(struct app_req *r)
     app_maybe_exit(a);
 }
 
+void app_req_hold(struct app_req *r)
+{
+    r->holds++;
+}
+
+void app_req_release(struct app_req *r)
+{
+    if (--r->holds == 0 && r->closed)
+        app_req_free(r);
+}
+
 /* evhttp wrote the whole reply; it frees the request right after this returns. */
 static void on_complete(struct evhttp_request *req, void *arg)
 {
@@ -93,7 +104,12 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     }
     if (evhttp_request_get_connection(r->req) == NULL)
         evhttp_request_free(r->req);
-    app_req_free(r);
+    r->req = NULL;
+    if (r->holds == 0) {
+        app_req_free(r);
+        return;
+    }
+    r->closed = true; /* a handler still holds it: freed at its release (shutdown waits) */
 }
 
 struct app_req *app_req_new(struct app *a, struct evhttp_request *req)
@@ -122,6 +138,8 @@ struct app_req *app_req_new(struct app *a, struct evhttp_request *req)
 
 void app_req_drop(struct app_req *r)
 {
+    if (r->closed)
+        return;
     struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
     if (evcon)
         evhttp_connection_free(evcon); /* runs on_close, which ends the request */
@@ -131,8 +149,10 @@ void app_req_drop(struct app_req *r)
 
 void app_drop_all(struct app *a)
 {
-    while (a->open)
-        app_req_drop(a->open);
+    for (struct app_req *r = a->open, *next; r; r = next) {
+        next = r->next;
+        app_req_drop(r); /* a closed one waits for its handler */
+    }
 }
 
 /* The origin to allow for this request, or NULL. */
@@ -158,8 +178,16 @@ static const char *allowed_origin(const struct app_req *r)
     return NULL;
 }
 
+void app_reply_header(struct app_req *r, const char *name, const char *value)
+{
+    if (!r->closed)
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
 void app_reply_headers(struct app_req *r)
 {
+    if (r->closed)
+        return;
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "x-routstr-request-id", r->id);
     if (r->app->stopping)
@@ -197,6 +225,10 @@ bool app_cors_preflight(struct app_req *r)
 
 void app_reply_json(struct app_req *r, int status, json_t *body)
 {
+    if (r->closed) { /* the client left while we worked: nothing to send */
+        json_decref(body);
+        return;
+    }
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (text == NULL)
