@@ -33,6 +33,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "cashu/payreq.h"
 #include "cashu/token.h"
 #include "cashu/wallet.h"
 #include "crypto/crypto.h"
@@ -503,6 +504,40 @@ void paid_on_event(struct paid *pd, const struct sse_event *ev, struct evbuffer 
 
 /* The request */
 
+/* No credentials at all: 402 with a NUT-18 payment request in X-Cashu (NUT-24): the amount that
+ * covers this request's reservation, in sats, from any trusted mint. */
+static void payment_required(struct paid *pd)
+{
+    struct app_req *r = pd->r;
+    const char *list = pd->a->cfg.cashu_mints;
+    const char *mints[32];
+    char *copy = xstrdup(list);
+    size_t n = 0;
+    for (char *save = NULL, *m = strtok_r(copy, ",", &save); m && n < 32;
+         m = strtok_r(NULL, ",", &save))
+        mints[n++] = m;
+    struct cashu_payreq req;
+    char *creq = NULL;
+    uint64_t sats = (uint64_t)(pd->reserved_msat + 999) / 1000;
+    if (cashu_payreq_init_nut24(&req, sats, "sat", mints, n) == 0) {
+        if (cashu_payreq_encode_creqA(&req, &creq) != 0)
+            creq = NULL;
+        cashu_payreq_deinit(&req);
+    }
+    free(copy);
+    if (creq)
+        app_reply_header(r, "X-Cashu", creq);
+    app_reply_header(r, "Cache-Control", "no-store");
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "Payment required: %llu sat in a Cashu token (X-Cashu header), or an API key",
+             (unsigned long long)sats);
+    app_reply_json(r, 402, json_pack("{s:{s:s, s:s, s:s}, s:s}", "error", "type",
+                                     "payment_required", "code", "payment_required", "message",
+                                     msg, "request_id", r->id));
+    free(creq);
+}
+
 /* A redemption failure of an X-Cashu request: the typed error, with the token echoed back in
  * the X-Cashu header only while it is still spendable (clients.md §1.5 item 4). */
 static void xcashu_error(struct paid *pd, const struct cashu_error_class *err, const char *message)
@@ -646,10 +681,6 @@ void paid_handle(struct app_req *r, const char *rest)
     } else {
         auth_parse(r->req, &pd->cred);
     }
-    if (pd->cred.kind == AUTH_NONE) {
-        auth_reply_401(r, "missing_api_key", "API key or Cashu token required");
-        goto fail;
-    }
     if (pd->cred.kind == AUTH_BAD) {
         auth_reply_401(r, "invalid_api_key",
                        "Invalid API key format. Expected an 'sk-...' API key or a 'cashu...' token.");
@@ -728,6 +759,10 @@ void paid_handle(struct app_req *r, const char *rest)
     }
     pd->reserved_msat = billing_reservation_msat(pd->m, &rates, pd->use_fixed ? &pd->fixed : NULL,
                                                  pd->body);
+    if (pd->cred.kind == AUTH_NONE) {
+        payment_required(pd);
+        goto fail;
+    }
     if (pd->xcashu) {
         /* Pre-check before the mint is asked (spec §2.3 step 1): the token must cover R. */
         struct cashu_token t;

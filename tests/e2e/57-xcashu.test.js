@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe } from 'node:test';
 import OpenAI from 'openai';
-import { getDecodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
+import { decodePaymentRequest, getDecodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
 
 import { startMint } from '../mint/mint.js';
 import { mintTokens, walletFor } from '../mint/testkit.js';
@@ -43,6 +43,25 @@ function audit() {
 }
 
 describe('X-Cashu', () => {
+  s.test('no credentials: 402 with a NUT-18 payment request in X-Cashu, which a token then pays', async () => {
+    const body = JSON.stringify({ model: 'gpt-fake', messages });
+    const r = await fetch(`${s.baseURL}/chat/completions`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body });
+    assert.equal(r.status, 402);
+    assert.deepEqual((await r.json()).error.type, 'payment_required');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    const req = decodePaymentRequest(r.headers.get('x-cashu'));
+    assert.equal(req.unit, 'sat');
+    assert.deepEqual(req.mints, [mint.url]);
+    assert.equal(req.amount, 2, 'the reservation of a 2-sat request');
+    const paid = await fetch(`${s.baseURL}/chat/completions`, { method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Cashu': await token(req.amount + 1) },
+      body });
+    assert.equal(paid.status, 200);
+    await paid.arrayBuffer();
+    assert.equal(s.upstream.requests.length, 1);
+  });
+
   s.test('a chat paid with X-Cashu returns the exact change, which cashu-ts redeems', async () => {
     const t = await token(64);
     const ai = new OpenAI({ baseURL: s.baseURL, apiKey: 'unused', defaultHeaders: { 'X-Cashu': t } });
