@@ -22,12 +22,16 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
+#define EASY_POOL 64
+
 struct http_client {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
     struct http_xfer *xfers; /* doubly linked list of running transfers */
     size_t active;
+    CURL *spare[EASY_POOL];  /* reset easy handles: curl_easy_init() per request is costly */
+    size_t n_spare;
 };
 
 struct http_xfer {
@@ -80,7 +84,12 @@ static void xfer_free(struct http_xfer *x)
     struct http_client *c = x->client;
     unlink_xfer(c, x);
     curl_multi_remove_handle(c->multi, x->easy);
-    curl_easy_cleanup(x->easy);
+    if (c->n_spare < EASY_POOL) {
+        curl_easy_reset(x->easy);
+        c->spare[c->n_spare++] = x->easy;
+    } else {
+        curl_easy_cleanup(x->easy);
+    }
     curl_slist_free_all(x->headers);
     if (x->idle)
         event_free(x->idle);
@@ -312,6 +321,8 @@ void http_client_free(struct http_client *c)
         return;
     while (c->xfers)
         xfer_free(c->xfers);
+    while (c->n_spare)
+        curl_easy_cleanup(c->spare[--c->n_spare]);
     curl_multi_cleanup(c->multi);
     event_free(c->timer);
     free(c);
@@ -330,7 +341,7 @@ size_t http_client_active(const struct http_client *c)
 struct http_xfer *http_xfer_start(struct http_client *c, const struct http_xfer_req *req,
                                   const struct http_xfer_cbs *cbs, void *ud)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = c->n_spare ? c->spare[--c->n_spare] : curl_easy_init();
     if (e == NULL) {
         curl_slist_free_all(req->headers);
         return NULL;

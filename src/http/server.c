@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,12 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
         return NULL;
     }
     evutil_socket_t fd = evhttp_bound_socket_get_fd(s->bound);
+    /* Streamed answers are many small writes: without TCP_NODELAY, Nagle holds each one back
+     * until the client acknowledges the previous (40 ms with delayed ACKs). Accepted sockets
+     * inherit it from the listener on Linux. */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+        log_warn("cannot set TCP_NODELAY on the listener: %s", strerror(errno));
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     s->port = o->port;
