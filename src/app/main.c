@@ -231,6 +231,7 @@ int main(int argc, char **argv)
              *a.cfg.upstream_base_url ? a.cfg.upstream_base_url
                                       : "(none: set UPSTREAM_BASE_URL; proxied requests get 503)");
     event_base_dispatch(a.base);
+    http_client_shutdown(a.client); /* background transfers end while their owners still live */
     log_info("stopped");
     rc = 0;
 

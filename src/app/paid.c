@@ -728,8 +728,13 @@ void paid_handle(struct app_req *r, const char *rest)
         pd->in_chars = prompt_chars(json_object_get(pd->body, "messages")) +
                        prompt_chars(json_object_get(pd->body, "input")) +
                        prompt_chars(json_object_get(pd->body, "prompt"));
-        pd->chat_stream = json_is_true(json_object_get(pd->body, "stream")) &&
-                          json_object_get(pd->body, "messages") != NULL;
+        /* Chat and legacy completions stream chunks ending in [DONE], with usage only when
+         * stream_options.include_usage is set: forced here (the Responses API streams events
+         * of its own and always reports usage in response.completed). */
+        size_t plen = strcspn(rest, "?");
+        bool chunked_api = (plen == 17 && strncmp(rest, "/chat/completions", 17) == 0) ||
+                           (plen == 12 && strncmp(rest, "/completions", 12) == 0);
+        pd->chat_stream = chunked_api && json_is_true(json_object_get(pd->body, "stream"));
     }
     const char *model = json_string_value(json_object_get(pd->body, "model"));
     if (model == NULL)

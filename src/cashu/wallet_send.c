@@ -150,6 +150,13 @@ static void on_restore(const struct cashu_mint_res *r, void *ud)
         settle_swap(s, sigs);
         return;
     }
+    if (r->status == CASHU_MINT_OK && json_array_size(sigs) == 0) {
+        /* The mint signed none of our outputs: the swap did not happen, our proofs are ours. */
+        store_op_failed(s->w->store, s->op_id, "swap not done (restore found nothing)", ignore,
+                        NULL);
+        end(s, E_IO, "the mint did not complete the swap");
+        return;
+    }
     end(s, E_UNKNOWN, "the mint's answer was lost; 'routstr wallet recover' settles it");
 }
 

@@ -32,6 +32,7 @@ struct http_client {
     size_t active;
     CURL *spare[EASY_POOL];  /* reset easy handles: curl_easy_init() per request is costly */
     size_t n_spare;
+    bool closing;            /* http_client_shutdown(): no new transfer */
 };
 
 struct http_xfer {
@@ -315,6 +316,17 @@ struct http_client *http_client_new(struct event_base *base)
     return c;
 }
 
+void http_client_shutdown(struct http_client *c)
+{
+    c->closing = true;
+    while (c->xfers) {
+        struct http_xfer *x = c->xfers;
+        if (!x->aborted && x->cbs)
+            x->cbs->on_done(x, HTTP_XFER_FAILED, "shutting down", x->ud);
+        xfer_free(x);
+    }
+}
+
 void http_client_free(struct http_client *c)
 {
     if (c == NULL)
@@ -341,7 +353,7 @@ size_t http_client_active(const struct http_client *c)
 struct http_xfer *http_xfer_start(struct http_client *c, const struct http_xfer_req *req,
                                   const struct http_xfer_cbs *cbs, void *ud)
 {
-    CURL *e = c->n_spare ? c->spare[--c->n_spare] : curl_easy_init();
+    CURL *e = c->closing ? NULL : c->n_spare ? c->spare[--c->n_spare] : curl_easy_init();
     if (e == NULL) {
         curl_slist_free_all(req->headers);
         return NULL;

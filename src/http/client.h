@@ -62,6 +62,9 @@ struct http_xfer_req {
 };
 
 struct http_client *http_client_new(struct event_base *base);
+/* Ends every transfer still running, each owner told through on_done (HTTP_XFER_FAILED), and
+ * refuses new ones: at exit, so that what owners hold is released. */
+void http_client_shutdown(struct http_client *c);
 /* Aborts every transfer still running (without callbacks) and frees the client. */
 void http_client_free(struct http_client *c);
 /* The event loop the client runs on (for timers of its users). */

@@ -128,9 +128,16 @@ static const char m2_ledger[] =
     "ALTER TABLE wallet_ops ADD COLUMN credit_key TEXT;"
     "ALTER TABLE wallet_ops ADD COLUMN credit_msat BIGINT;";
 
+/* 3: a refund remembers the key as it left it, so a retry returns the same token only while
+ * nothing has changed since. */
+static const char m3_refund_state[] =
+    "ALTER TABLE refunds ADD COLUMN balance_after_msat BIGINT;"
+    "ALTER TABLE refunds ADD COLUMN spent_msat BIGINT;";
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, m1_wallet},
     {2, m2_ledger},
+    {3, m3_refund_state},
 };
 const size_t store_sqlite_n_migrations =
     sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);
@@ -138,5 +145,6 @@ const size_t store_sqlite_n_migrations =
 const struct store_migration store_pg_migrations[] = {
     {1, m1_wallet},
     {2, m2_ledger},
+    {3, m3_refund_state},
 };
 const size_t store_pg_n_migrations = sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0]);

@@ -200,7 +200,8 @@ void store_refund_done(struct store *s, const char *id, const char *token, store
                        void *ud);
 /* The payout failed for certain: the amount goes back to the key (a ledger row says so). */
 void store_refund_failed(struct store *s, const char *id, store_done_fn *cb, void *ud);
-/* Rows: id, amount_msat, amount, unit, state, token; the key's newest refund. */
+/* Rows: id, amount_msat, amount, unit, state, token, unchanged; the key's newest refund, and 1
+ * in 'unchanged' when the key is as that refund left it (no credit or charge since). */
 void store_refund_latest(struct store *s, const char *key_hash, store_rows_fn *cb, void *ud);
 /* Rows: id, kind, amount_msat, request_id, created_at; a key's ledger, newest first. */
 void store_ledger_history(struct store *s, const char *key_hash, int64_t limit,

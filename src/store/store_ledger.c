@@ -171,11 +171,12 @@ void store_refund_begin(struct store *s, const struct store_refund *r, store_don
                 "VALUES ($1 || ':refund', $2, 'refund', -$3, $1, $4)",
          .params = {P_TEXT(r->id), P_TEXT(r->key_hash), P_INT(r->amount_msat), P_INT(now)},
          .nparams = 4},
-        {.sql = "INSERT INTO refunds (id, key_hash, amount_msat, amount, unit, state, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+        {.sql = "INSERT INTO refunds (id, key_hash, amount_msat, amount, unit, state, created_at, "
+                "balance_after_msat, spent_msat) SELECT $1, $2, $3, $4, $5, 'pending', $6, "
+                "balance_msat, total_spent_msat FROM api_keys WHERE key_hash = $2",
          .params = {P_TEXT(r->id), P_TEXT(r->key_hash), P_INT(r->amount_msat), P_INT(r->amount),
                     P_TEXT(r->unit), P_INT(now)},
-         .nparams = 6},
+         .nparams = 6, .need_rows = E_CONFLICT},
     };
     store_run_done(s, st, 3, true, cb, ud);
 }
@@ -210,8 +211,11 @@ void store_refund_failed(struct store *s, const char *id, store_done_fn *cb, voi
 void store_refund_latest(struct store *s, const char *key_hash, store_rows_fn *cb, void *ud)
 {
     struct store_stmt st = {
-        .sql = "SELECT id, amount_msat, amount, unit, state, token FROM refunds "
-               "WHERE key_hash = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        .sql = "SELECT r.id, r.amount_msat, r.amount, r.unit, r.state, r.token, "
+               "CASE WHEN r.balance_after_msat = k.balance_msat AND "
+               "r.spent_msat = k.total_spent_msat THEN 1 ELSE 0 END "
+               "FROM refunds r JOIN api_keys k ON k.key_hash = r.key_hash "
+               "WHERE r.key_hash = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT 1",
         .params = {P_TEXT(key_hash)}, .nparams = 1, .collect = true};
     store_run(s, &st, 1, false, cb, ud);
 }
