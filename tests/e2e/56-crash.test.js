@@ -1,0 +1,244 @@
+// 56-crash: kill -9 at a random moment while paid requests are in flight, restart on the same
+// SQLite file, and the ledger must still add up (clients.md §3 lessons 9 and 11: money state
+// is written with its ledger row in one transaction; a reservation nobody will settle is
+// released, here by the restart's sweep).
+//
+// 20 rounds of: start routstr, check what the previous round left (audit passes, no reservation
+// active, every charge a client was told about is in the ledger at that amount, nothing charged
+// more than it reserved, every top-up token the mint saw spent credited once and every other one
+// still usable), fire a mix of streamed and non-streamed requests at a slow upstream (and, every
+// other round or so, a top-up), SIGKILL at a random moment. The moments come from a seeded PRNG:
+// the seed is printed, and E2E_SEED=<seed> replays a run. A last round kills the node at the
+// exact moment a top-up's swap was answered by the mint (ROUTSTR_TEST_FAULT) and checks that the
+// restart's recovery credits it.
+//
+// Prices: 1 sat a request plus 1 sat per 1000 output tokens, max_tokens 40 (the fake upstream
+// then answers exactly 40 tokens): every request reserves and costs R = 1040 msat.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { getEncodedTokenV4 } from '@cashu/cashu-ts';
+
+import { startUpstream } from '../upstream/fake-openai.js';
+import { fetchWithTimeout, OPERATOR_KEY, Routstr, sleep } from './lib/harness.js';
+import {
+  assertAudit, fundedKey, history, mintService, parseSse, prng, reservationStates, waitInfo,
+} from './lib/paid.js';
+
+const ROUNDS = Number(process.env.E2E_CRASH_ROUNDS ?? 20);
+const PER_ROUND = 6;
+const MAX_TOKENS = 40;
+const R = 1000 + MAX_TOKENS;
+const SEED = Number(process.env.E2E_SEED ?? (Date.now() % 2147483647));
+const rand = prng(SEED);
+const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+
+let upstream;
+let dir;
+let env;
+const mints = mintService();
+let current; // the routstr process of the round
+
+before(async () => {
+  upstream = await startUpstream();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-e2e-crash-'));
+  const mintEnv = (await mints.start()).env;
+  env = {
+    HOST: '127.0.0.1',
+    UPSTREAM_BASE_URL: upstream.baseURL,
+    UPSTREAM_API_KEY: OPERATOR_KEY,
+    DATABASE_URL: `sqlite:///${path.join(dir, 'routstr.db')}`,
+    ROUTSTR_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
+    FIXED_PRICING: 'true',
+    FIXED_COST_PER_REQUEST: '1',
+    FIXED_PER_1K_INPUT_TOKENS: '0',
+    FIXED_PER_1K_OUTPUT_TOKENS: '1',
+    ...mintEnv,
+  };
+});
+
+after(async () => {
+  if (current && !current.exit) await current.kill();
+  await upstream?.close();
+  await mints.stop();
+  if (dir && !process.env.E2E_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** One paid request; resolves what the client saw: {rid, complete, cost, status, error}. */
+async function fire(base, key, stream, behavior) {
+  const out = { stream, rid: null, status: null, complete: false, cost: null, error: null };
+  try {
+    const res = await fetchWithTimeout(`${base}/v1/chat/completions`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`,
+        'x-test-behavior': JSON.stringify(behavior) },
+      body: JSON.stringify({ model: 'gpt-fake', stream, max_tokens: MAX_TOKENS,
+        messages: [{ role: 'user', content: 'Crash me if you can.' }] }) }, 15000);
+    out.rid = res.headers.get('x-routstr-request-id');
+    out.status = res.status;
+    const text = await res.text();
+    if (res.status !== 200) return out;
+    if (stream) {
+      const events = parseSse(text);
+      if (events.at(-1)?.data !== '[DONE]') return out;
+      const u = events.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data))
+        .find((c) => c.usage?.cost);
+      if (u) {
+        out.cost = u.usage.cost.total_msats;
+        out.complete = true;
+      }
+    } else {
+      out.cost = JSON.parse(text).usage.cost.total_msats;
+      out.complete = true;
+    }
+  } catch (err) {
+    out.error = String(err?.message ?? err);
+  }
+  return out;
+}
+
+const TOPUP_SATS = 3;
+const topups = []; // {token, proofs, credited}
+
+/** POST /v1/balance/topup; resolves {status, json} or {error}. */
+async function topupOnce(base, key, token, ms) {
+  try {
+    const res = await fetchWithTimeout(`${base}/v1/balance/topup`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ cashu_token: token }) }, ms);
+    const text = await res.text();
+    return { status: res.status, text, json: res.status === 200 ? JSON.parse(text) : null };
+  } catch (err) {
+    return { error: String(err?.message ?? err) };
+  }
+}
+
+/**
+ * Every top-up so far: a token the mint saw spent must be credited (once), a token it did not see
+ * must still top up at once. Then the key's deposits must be the initial one plus one per credit.
+ */
+async function checkTopups(base, key, initialMsat, what) {
+  for (const tp of topups.filter((x) => !x.credited)) {
+    const states = (await mints.wallet.checkProofsStates(tp.proofs)).map((x) => x.state);
+    if (states.every((x) => x === 'SPENT')) {
+      tp.credited = true;
+      continue;
+    }
+    assert.ok(states.every((x) => x === 'UNSPENT'), `a top-up token half spent: ${states}, ${what}`);
+    const again = await topupOnce(base, key, tp.token, 3000);
+    assert.equal(again.status, 200, `a top-up token the mint never took is still usable ` +
+      `(${again.error ?? again.text}), ${what}`);
+    assert.equal(again.json.msats, TOPUP_SATS * 1000);
+    tp.credited = true;
+  }
+  const want = initialMsat + TOPUP_SATS * 1000 * topups.filter((x) => x.credited).length;
+  const deadline = Date.now() + 5000;
+  let got;
+  for (;;) {
+    got = (await history(base, key)).filter((x) => x.source === 'deposit')
+      .reduce((a, x) => a + x.amount, 0);
+    if (got === want || Date.now() > deadline) break;
+    await sleep(100); // the restart's wallet recovery runs in the background
+  }
+  assert.equal(got, want, `deposits = the first + one per top-up token the mint took, ${what}`);
+}
+
+/** What a restart must show after a crash with `fired` requests of the last round. */
+async function checkAfterRestart(base, key, fired, round) {
+  const what = `round ${round} (seed ${SEED})`;
+  // The restart's sweep releases what the killed process left active.
+  const i = await waitInfo(base, key, (x) => x.reserved === 0, 5000, `reserved == 0 after restart, ${what}`);
+  assert.equal(reservationStates(env.DATABASE_URL, key).active ?? 0, 0,
+    `no reservation left active, ${what}`);
+  await assertAudit(env.DATABASE_URL, what);
+  const rows = await history(base, key);
+  const charges = new Map(rows.filter((x) => x.request_id).map((x) => [x.request_id, x.amount]));
+  for (const f of fired) {
+    if (f.complete) {
+      assert.equal(charges.get(f.rid), f.cost,
+        `a charge the client was told about (${f.rid}: ${f.cost} msat) is in the ledger, ${what}`);
+    } else if (f.rid && charges.has(f.rid)) {
+      assert.ok(charges.get(f.rid) <= R, `a cut request charged at most its reservation, ${what}`);
+    }
+  }
+  return i;
+}
+
+test(`${ROUNDS} rounds of kill -9 under paid load: the ledger survives every one`,
+  { timeout: 120000 }, async (t) => {
+    t.diagnostic(`seed ${SEED} (E2E_SEED=${SEED} replays this run)`);
+    process.stderr.write(`56-crash: seed ${SEED}\n`);
+    const t0 = Date.now();
+    current = new Routstr({ env, dir });
+    await current.start();
+    const { key, msat } = await fundedKey(current.url, mints, 1000);
+    let fired = [];
+    let spentBound = 0; // the most all rounds so far could have charged
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (round > 1) {
+        current = new Routstr({ env, dir });
+        await current.start();
+        await checkAfterRestart(current.url, key, fired, round - 1);
+        await checkTopups(current.url, key, msat, `round ${round - 1} (seed ${SEED})`);
+        const i = await waitInfo(current.url, key, (x) => x.reserved === 0);
+        const deposited = msat + TOPUP_SATS * 1000 * topups.length;
+        assert.ok(deposited - i.balance <= spentBound, `charged ${deposited - i.balance} msat in all, ` +
+          `more than the ${spentBound} msat the requests reserved (seed ${SEED})`);
+      }
+      // A fresh token minted before the round starts, sent at a random moment in it.
+      const tp = rand() < 0.5 ? { proofs: await mints.proofs(TOPUP_SATS), credited: false } : null;
+      if (tp) {
+        tp.token = getEncodedTokenV4({ mint: mints.mint.url, proofs: tp.proofs });
+        topups.push(tp);
+      }
+      fired = [];
+      const pending = [];
+      for (let k = 0; k < PER_ROUND; k++) {
+        const stream = rand() < 0.5;
+        const behavior = stream ? { dripMs: between(10, 120), words: 12 }
+          : { delayMs: between(0, 700), words: 12 };
+        pending.push(fire(current.url, key, stream, behavior));
+      }
+      if (tp) {
+        const base = current.url;
+        pending.push(sleep(between(0, 600)).then(() => topupOnce(base, key, tp.token, 15000))
+          .then(() => null));
+      }
+      spentBound += PER_ROUND * R;
+      await sleep(between(0, 900));
+      await current.kill();
+      fired = (await Promise.all(pending)).filter(Boolean);
+      const done = fired.filter((f) => f.complete).length;
+      t.diagnostic(`round ${round}: ${done}/${PER_ROUND} answered before the kill`);
+      for (const f of fired.filter((x) => x.complete)) assert.equal(f.cost, R, 'each request costs R');
+    }
+    // The final crash is cleaned up too; then a crash at the exact moment the mint answered a
+    // top-up's swap (outputs saved, proofs not yet stored): the restart's recovery credits it.
+    current = new Routstr({ env, dir });
+    await current.start();
+    await checkAfterRestart(current.url, key, fired, ROUNDS);
+    await checkTopups(current.url, key, msat, `round ${ROUNDS} (seed ${SEED})`);
+    await current.stop();
+    current = new Routstr({ env: { ...env, ROUTSTR_TEST_FAULT: 'wallet.swap_answered' }, dir });
+    await current.start();
+    const faultProofs = await mints.proofs(TOPUP_SATS);
+    const faultTp = { proofs: faultProofs, credited: false,
+      token: getEncodedTokenV4({ mint: mints.mint.url, proofs: faultProofs }) };
+    topups.push(faultTp);
+    const killed = await topupOnce(current.url, key, faultTp.token, 10000);
+    assert.ok(killed.error, `the fault point killed the node before it answered: ${killed.text}`);
+    assert.equal((await current.exited).signal, 'SIGKILL');
+    current = new Routstr({ env, dir });
+    await current.start();
+    await checkTopups(current.url, key, msat, 'after a kill at wallet.swap_answered');
+    assert.ok(faultTp.credited);
+    const i = await checkAfterRestart(current.url, key, [], ROUNDS + 1);
+    assert.ok(msat + TOPUP_SATS * 1000 * topups.length - i.balance <= spentBound);
+    const res = await current.stop();
+    assert.deepEqual({ code: res.code, signal: res.signal }, { code: 0, signal: null },
+      `routstr exits 0 on SIGTERM:\n${current.tail()}`);
+    await assertAudit(env.DATABASE_URL, 'at the end');
+    t.diagnostic(`${ROUNDS} rounds in ${Date.now() - t0} ms`);
+  });
