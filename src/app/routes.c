@@ -32,11 +32,15 @@ static void info(struct app_req *r)
 {
     const struct config *c = &r->app->cfg;
     const char *npub = r->app->nostr ? nostr_app_npub(r->app->nostr) : c->npub;
+    /* Beyond the reference's fields: how to stream an X-Cashu request live (the change then
+     * comes as a last "cashu-change" SSE event instead of the X-Cashu response header). */
     app_reply_json(r, 200,
-                   json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i}", "name", c->name,
-                             "description", c->description, "version", ROUTSTR_VERSION, "npub",
-                             npub, "mints", mints_array(c), "http_url", c->http_url,
-                             "onion_url", c->onion_url, "child_key_cost_msats", 0));
+                   json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i, s:{s:s, s:s}}", "name",
+                             c->name, "description", c->description, "version", ROUTSTR_VERSION,
+                             "npub", npub, "mints", mints_array(c), "http_url", c->http_url,
+                             "onion_url", c->onion_url, "child_key_cost_msats", 0, "x_cashu",
+                             "live_stream_header", "X-Cashu-Stream: live", "live_change_event",
+                             "cashu-change"));
 }
 
 static void root(struct app_req *r)

@@ -56,6 +56,8 @@ describe('node endpoints', () => {
       http_url: NODE.HTTP_URL,
       onion_url: NODE.ONION_URL,
       child_key_cost_msats: 0,
+      // Ours, beside the reference's fields: the opt-in live X-Cashu stream.
+      x_cashu: { live_stream_header: 'X-Cashu-Stream: live', live_change_event: 'cashu-change' },
     });
     assert.equal(s.upstream.requests.length, 0, '/v1/info is answered locally');
   });
