@@ -59,10 +59,22 @@ typedef void cashu_result_fn(const struct cashu_result *r, void *ud);
  * credits amount - fees. 'ref' (may be NULL) is recorded with the operation, e.g. the hash of
  * the token string. With 'credit_key' (an API key's hash), the net amount in msat is credited
  * to that key in the same durable transaction that stores the proofs (also when the op is
- * settled later by recover); tokens of units other than sat and msat are then refused. The
- * callback may run before this returns. Returns 0 (callback to come) or E_IO. */
+ * settled later by recover); tokens of units other than sat and msat are then refused. Once
+ * the proofs went to the mint and it took them (or may have), or it reported them spent, their
+ * Ys are remembered for cashu_wallet_verify_offline(). The callback may run before this
+ * returns. Returns 0 (callback to come) or E_IO. */
 int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, const char *ref,
                          const char *credit_key, cashu_result_fn *cb, void *ud);
+
+/* Checks offline, against the keysets already cached (nothing is fetched), whether 'token' is
+ * worth starting work for before the mint confirms it: its mint is trusted, it has at most
+ * 'max_proofs' proofs, each unlocked, of the token's unit, carrying a DLEQ with its blinding
+ * factor (NUT-12) that verifies against the cached key, and none of them is known spent (taken
+ * by a receive of ours, or reported spent by the mint: a bounded memory, see yset.h). Returns
+ * 0; E_NOTFOUND (untrusted mint, keyset not cached), E_PROTO (malformed, no DLEQ, a DLEQ that
+ * does not verify, locked), E_LIMIT (too many proofs), E_CONFLICT (a proof known spent). */
+int cashu_wallet_verify_offline(struct cashu_wallet *w, const char *token, size_t len,
+                                size_t max_proofs);
 
 /* Makes a token worth exactly 'amount' of 'unit' from the proofs of 'mint' (NULL: primary),
  * swapping for the exact amount plus change when no proofs add up to it. 'v3' picks cashuA. */

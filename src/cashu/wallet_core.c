@@ -24,6 +24,7 @@ struct cashu_wallet *cashu_wallet_new(const struct cashu_wallet_opts *o)
     memcpy(w->seed, o->seed, 64);
     w->proxy = o->proxy ? xstrdup(o->proxy) : NULL;
     w->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
+    cashu_yset_init(&w->spent, WALLET_SPENT_CAP);
     for (const char *p = o->mints ? o->mints : ""; *p;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -48,6 +49,7 @@ void cashu_wallet_free(struct cashu_wallet *w)
     }
     free(w->mints);
     free(w->proxy);
+    cashu_yset_deinit(&w->spent);
     secure_zero(w->seed, sizeof(w->seed));
     free(w);
 }

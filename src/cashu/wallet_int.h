@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cashu/keyset.h"
+#include "cashu/yset.h"
 #include "http/client.h"
 #include "cashu/wallet.h"
 #include "store/store.h"
@@ -25,7 +26,10 @@ struct cashu_wallet {
     size_t n_mints;
     char *proxy;
     long timeout_ms;
+    struct cashu_yset spent; /* Ys of proofs we took or the mint reported spent (receive) */
 };
+
+#define WALLET_SPENT_CAP 16384
 
 struct mint_state *wallet_mint(struct cashu_wallet *w, const char *url);
 int wallet_call(struct cashu_wallet *w, const char *mint, const char *method, const char *path,

@@ -4,6 +4,11 @@
  *   secrets, DLEQs the token carries) → fee → outputs derived, counters and op saved durably
  *   → POST /v1/swap → proofs stored and op done, durably → credit reported.
  *
+ * Once the swap went out and the mint took the proofs (or may have: a lost answer), or refused
+ * them as spent or pending, their Ys join the wallet's memory of spent proofs, which
+ * cashu_wallet_verify_offline() consults before anyone starts work on a token the mint has not
+ * confirmed yet (speculative forwarding, app/paid.c).
+ *
  * A lost answer is restored at once from the saved outputs (NUT-09); only when that fails too
  * does the caller hear "unknown", and the op stays pending for cashu_wallet_recover(). */
 #include "cashu/wallet_int.h"
@@ -27,12 +32,25 @@ struct receive {
     uint64_t fee;
     struct wallet_outputs out;
     json_t *swap_body;
+    bool spent;                  /* the inputs are spent (or may be): remember their Ys */
     cashu_result_fn *cb;
     void *ud;
 };
 
+static void remember_spent(struct receive *rc)
+{
+    uint8_t Y[33];
+    for (size_t i = 0; i < rc->token.n_proofs; i++) {
+        const char *secret = rc->token.proofs[i].secret;
+        if (cashu_hash_to_curve(Y, secret, strlen(secret)) == 0)
+            cashu_yset_add(&rc->w->spent, Y);
+    }
+}
+
 static void end(struct receive *rc, int status, struct cashu_error_class err, const char *msg)
 {
+    if (rc->spent)
+        remember_spent(rc);
     struct cashu_result r = {
         .status = status,
         .amount = status == 0 ? rc->token.amount - rc->fee : 0,
@@ -120,6 +138,9 @@ static void on_restore(const struct cashu_mint_res *r, void *ud)
 static void on_swap(const struct cashu_mint_res *r, void *ud)
 {
     struct receive *rc = ud;
+    rc->spent = r->status == CASHU_MINT_OK || r->status == CASHU_MINT_UNKNOWN ||
+                (r->status == CASHU_MINT_REFUSED && (r->code == CASHU_ERR_ALREADY_SPENT ||
+                                                     r->code == CASHU_ERR_PROOFS_PENDING));
     if (r->status == CASHU_MINT_OK) {
         FAULT("wallet.swap_answered"); /* crash tests: outputs saved, proofs not yet stored */
         settle(rc, json_object_get(r->json, "signatures"));
@@ -262,6 +283,38 @@ static void on_keys(int status, const char *message, void *ud)
         }
     }
     wallet_outputs_make(rc->w, active, amounts, n, &rc->out, on_outputs, rc);
+}
+
+int cashu_wallet_verify_offline(struct cashu_wallet *w, const char *token, size_t len,
+                                size_t max_proofs)
+{
+    struct cashu_token t;
+    int rc = cashu_token_decode(&t, token, len);
+    if (rc != 0)
+        return rc;
+    struct mint_state *m = wallet_mint(w, t.mint);
+    if (m == NULL)
+        rc = E_NOTFOUND;
+    else if (t.n_proofs > max_proofs)
+        rc = E_LIMIT;
+    uint8_t Y[33];
+    for (size_t i = 0; i < t.n_proofs && rc == 0; i++) {
+        const struct cashu_proof *p = &t.proofs[i];
+        const struct cashu_keyset *ks = wallet_keyset(m, p->id);
+        const uint8_t *K = ks ? cashu_keyset_key(ks, p->amount) : NULL;
+        if (K == NULL)
+            rc = E_NOTFOUND;
+        else if (strcmp(ks->unit, t.unit) != 0 || p->witness || strncmp(p->secret, "[\"", 2) == 0 ||
+                 !p->has_dleq || !p->dleq.has_r ||
+                 cashu_dleq_verify_proof(K, p->secret, strlen(p->secret), p->C, &p->dleq) != 0)
+            rc = E_PROTO;
+        else if (cashu_hash_to_curve(Y, p->secret, strlen(p->secret)) != 0)
+            rc = E_PROTO;
+        else if (cashu_yset_has(&w->spent, Y))
+            rc = E_CONFLICT;
+    }
+    cashu_token_deinit(&t);
+    return rc;
 }
 
 int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, const char *ref,
