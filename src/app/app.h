@@ -43,6 +43,8 @@ struct app {
     size_t n_price_quotes;
     /* paid.c */
     struct event *sweep_timer;
+    char (*spec_tokens)[65];       /* tokens (sha256 hex) with a speculative request in flight */
+    size_t n_spec_tokens;
     struct app_req *open; /* requests whose reply is not yet fully written */
     size_t n_open;
     bool stopping;

@@ -131,6 +131,7 @@ struct resolve {
     bool topup;        /* credit an existing key instead of creating one */
     bool fresh;        /* the token must be new: a claim by anyone before means spent */
     auth_ready_fn *ready;
+    auth_claimed_fn *claimed;
     auth_topup_fn *topped;
     void *ud;
 };
@@ -213,6 +214,8 @@ static void on_claim(int status, const struct store_rows *rows, void *ud)
         return;
     }
     if (strcmp(store_cell(rows, 0, 2), "claimed") == 0) {
+        if (rs->claimed)
+            rs->claimed(rs->r, rs->ud);
         redeem(rs);
         return;
     }
@@ -286,11 +289,12 @@ void auth_resolve(struct app_req *r, const struct auth_cred *c, auth_ready_fn *c
     store_key_get(r->app->store, rs->key_hash, on_key, rs);
 }
 
-void auth_redeem_fresh(struct app_req *r, const struct auth_cred *c, auth_ready_fn *cb,
-                       void *ud)
+void auth_redeem_fresh(struct app_req *r, const struct auth_cred *c, auth_claimed_fn *claimed,
+                       auth_ready_fn *cb, void *ud)
 {
     struct resolve *rs = resolve_new(r);
     rs->ready = cb;
+    rs->claimed = claimed;
     rs->ud = ud;
     rs->fresh = true;
     memcpy(rs->rest, c->rest, sizeof(rs->rest));

@@ -39,9 +39,12 @@ typedef void auth_ready_fn(struct app_req *r, int status, const struct cashu_err
 void auth_resolve(struct app_req *r, const struct auth_cred *c, auth_ready_fn *cb, void *ud);
 
 /* Redeems a token that must not have been seen before into its own key (X-Cashu: a replayed
- * token is refused as spent, never served from what its first use left). */
-void auth_redeem_fresh(struct app_req *r, const struct auth_cred *c, auth_ready_fn *cb,
-                       void *ud);
+ * token is refused as spent, never served from what its first use left). 'claimed' (may be
+ * NULL) runs once this request has won the token's redemption claim in the database, just
+ * before the mint is asked; 'cb' runs later, as always. */
+typedef void auth_claimed_fn(struct app_req *r, void *ud);
+void auth_redeem_fresh(struct app_req *r, const struct auth_cred *c, auth_claimed_fn *claimed,
+                       auth_ready_fn *cb, void *ud);
 
 /* Redeems 'token' into the existing key 'key_hash' (top-up). 'credited_msat' on success. */
 typedef void auth_topup_fn(struct app_req *r, int status, int64_t credited_msat,

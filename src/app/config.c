@@ -59,6 +59,8 @@ static const struct setting settings[] = {
     {"NPUB", NULL, K_STR, F(npub), "", "the node's Nostr public key"},
     {"TOR_PROXY_URL", NULL, K_SOCKS, F(tor_proxy_url), "", "SOCKS5 proxy for outbound requests"},
     {"CASHU_MINTS", NULL, K_URLLIST, F(cashu_mints), "", "trusted Cashu mints, comma-separated"},
+    {"CASHU_SPECULATIVE", NULL, K_BOOL, F(cashu_speculative), "true",
+     "X-Cashu: forward before the swap completes when every proof's DLEQ verifies"},
     {"NSEC", NULL, K_STR, F(nsec), "", "the node's Nostr key (nsec1... or hex); generated if unset"},
     {"RELAYS", NULL, K_STR, F(relays),
      "wss://relay.nostr.band,wss://relay.damus.io,wss://relay.routstr.com,wss://nos.lol",

@@ -29,6 +29,7 @@ struct config {
     char *npub;
     char *tor_proxy_url;     /* SOCKS5 proxy for outbound requests, or "" */
     char *cashu_mints;       /* comma-separated, normalised: no trailing '/' */
+    bool cashu_speculative;  /* X-Cashu speculative forwarding (paid.c) */
     char *nsec;              /* NSEC: the node's Nostr key (bech32 nsec or hex), or "" */
     char *relays;            /* RELAYS: comma-separated wss:// (or ws://) relay URLs */
     char *provider_id;       /* PROVIDER_ID: the 'd' tag of the announcement, or "" */

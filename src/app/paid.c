@@ -15,7 +15,20 @@
  * the client asks with "X-Cashu-Stream: live", as a last SSE event before [DONE]. An upstream
  * error or failure refunds everything the same way, also in error.refund_token. Every change
  * token is stored before it is sent: POST /v1/wallet/refund with the original token fetches it
- * again. Sub-sat rests stay on the token's account. */
+ * again. Sub-sat rests stay on the token's account.
+ *
+ * Speculative forwarding (CASHU_SPECULATIVE): when every proof of an X-Cashu token carries a
+ * DLEQ that verifies offline against the mint's cached keys, and none is known spent, the
+ * upstream request starts as soon as this request wins the token's redemption claim (the
+ * database row that makes a token redeemable once, across processes and restarts), so it runs
+ * while the mint swaps. Its answer waits behind a gate (proxy_forward_gated): the gate opens
+ * once the payment is reserved, exactly as on the plain path, and fails on any error before
+ * that, which is then answered as the plain path answers it: the client never sees an upstream
+ * byte it did not pay for. What an aborted speculation cost upstream is the operator's loss,
+ * hence the guards: DLEQs (the proofs were signed by the mint), the wallet's memory of spent
+ * Ys (a replay of proofs we took or the mint refused), the claim (a replay of the same token),
+ * at most one speculation per token in flight and PAID_SPEC_MAX at once, PAID_SPEC_MAX_PROOFS
+ * per token (the DLEQ checks run on the loop). */
 #include "app/paid.h"
 
 #include <math.h>
@@ -39,6 +52,9 @@
 #include "crypto/crypto.h"
 #include "store/store.h"
 
+#define PAID_SPEC_MAX 256       /* speculative requests in flight at once; more go plain */
+#define PAID_SPEC_MAX_PROOFS 64 /* proofs of a token checked on the loop before forwarding */
+
 struct paid {
     struct app *a;
     struct app_req *r;
@@ -52,6 +68,7 @@ struct paid {
     bool use_fixed;
     int64_t reserved_msat;
     bool chat_stream;             /* a streamed chat completion (usage chunk forced) */
+    bool usage_forced;            /* include_usage was added to 'body' */
     bool token_route;             /* an API whose answers carry token usage */
     bool failed;                  /* the upstream answered an error: released, never charged */
     char *failed_body;            /* X-Cashu: the upstream's error, to add the refund to */
@@ -75,6 +92,9 @@ struct paid {
     int64_t change_sats;
     char change_id[33];
     int64_t charged_msat, remaining_msat;
+    /* Speculative forwarding */
+    bool spec;                    /* registered in a->spec_tokens: may start before the swap */
+    struct proxy_req *gate;       /* the upstream request started, its answer held */
 };
 
 bool paid_is_xcashu(const struct paid *pd)
@@ -82,8 +102,57 @@ bool paid_is_xcashu(const struct paid *pd)
     return pd->xcashu;
 }
 
+/* Speculation */
+
+/* Registers pd's token as speculated on, unless one is already or PAID_SPEC_MAX are. */
+static bool spec_begin(struct paid *pd)
+{
+    struct app *a = pd->a;
+    for (size_t i = 0; i < a->n_spec_tokens; i++)
+        if (strcmp(a->spec_tokens[i], pd->cred.rest) == 0)
+            return false;
+    if (a->n_spec_tokens == PAID_SPEC_MAX)
+        return false;
+    if (a->spec_tokens == NULL)
+        a->spec_tokens = xcalloc(PAID_SPEC_MAX, sizeof(*a->spec_tokens));
+    memcpy(a->spec_tokens[a->n_spec_tokens++], pd->cred.rest, sizeof(pd->cred.rest));
+    pd->spec = true;
+    return true;
+}
+
+static void spec_end(struct paid *pd)
+{
+    struct app *a = pd->a;
+    if (!pd->spec)
+        return;
+    pd->spec = false;
+    for (size_t i = 0; i < a->n_spec_tokens; i++) {
+        if (strcmp(a->spec_tokens[i], pd->cred.rest) == 0) {
+            memcpy(a->spec_tokens[i], a->spec_tokens[--a->n_spec_tokens],
+                   sizeof(a->spec_tokens[i]));
+            break;
+        }
+    }
+    if (a->n_spec_tokens == 0) {
+        free(a->spec_tokens);
+        a->spec_tokens = NULL;
+    }
+}
+
+/* The payment failed or the client left: the held answer is dropped, the transfer stopped. */
+static void spec_abort(struct paid *pd)
+{
+    if (pd->gate) {
+        log_info("speculative forward %s aborted: the payment did not go through", pd->rid);
+        proxy_gate_fail(pd->gate);
+        pd->gate = NULL;
+    }
+    spec_end(pd);
+}
+
 static void paid_free(struct paid *pd)
 {
+    spec_abort(pd);
     if (pd->holding)
         app_req_release(pd->r);
     auth_cred_deinit(&pd->cred);
@@ -560,6 +629,29 @@ static bool header_int(const char *v, int64_t *out)
 static void on_reserved(int status, const struct store_rows *rows, void *ud);
 static void on_released_early(int status, void *ud);
 
+/* The body that goes upstream, when it is not the client's own (NULL then): forced
+ * include_usage is the only change made to a request body (DESIGN.md step 4). */
+static char *upstream_body(struct paid *pd, size_t *len)
+{
+    *len = 0;
+    if (!pd->chat_stream)
+        return NULL;
+    if (!pd->usage_forced) { /* once: a speculation that could not start comes here again */
+        json_t *so = json_object_get(pd->body, "stream_options");
+        if (json_is_object(so) && json_is_true(json_object_get(so, "include_usage")))
+            return NULL;
+        if (!json_is_object(so)) {
+            so = json_object();
+            json_object_set_new(pd->body, "stream_options", so);
+        }
+        json_object_set_new(so, "include_usage", json_true());
+        pd->usage_forced = true;
+    }
+    char *body = json_dumps(pd->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    *len = strlen(body);
+    return body;
+}
+
 static void on_key_for_402(int status, const struct store_rows *rows, void *ud)
 {
     struct paid *pd = ud;
@@ -582,6 +674,8 @@ static void on_reserved(int status, const struct store_rows *rows, void *ud)
 {
     struct paid *pd = ud;
     struct app_req *r = pd->r;
+    if (status != 0 || r->closed)
+        spec_abort(pd); /* before any answer: the client gets no upstream byte */
     if (status == 0 && r->closed) { /* the client left before its request went out */
         store_release(pd->a->store, pd->rid, on_released_early, pd);
         return;
@@ -596,21 +690,18 @@ static void on_reserved(int status, const struct store_rows *rows, void *ud)
         paid_free(pd);
         return;
     }
-    /* Forced include_usage is the only change made to a request body (DESIGN.md step 4). */
-    char *body = NULL;
-    size_t len = 0;
-    if (pd->chat_stream) {
-        json_t *so = json_object_get(pd->body, "stream_options");
-        if (!json_is_object(so) || !json_is_true(json_object_get(so, "include_usage"))) {
-            if (!json_is_object(so)) {
-                so = json_object();
-                json_object_set_new(pd->body, "stream_options", so);
-            }
-            json_object_set_new(so, "include_usage", json_true());
-            body = json_dumps(pd->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            len = strlen(body);
-        }
+    if (pd->gate) { /* the speculative request: its answer may go now */
+        struct proxy_req *gate = pd->gate;
+        pd->gate = NULL;
+        spec_end(pd);
+        pd->holding = false;
+        app_req_release(r);
+        proxy_gate_open(gate, pd);
+        return;
     }
+    spec_end(pd);
+    size_t len;
+    char *body = upstream_body(pd, &len);
     char *rest = pd->rest;
     pd->rest = NULL;
     pd->holding = false; /* the proxy watches the client from here on */
@@ -631,11 +722,25 @@ static void on_refund_info(int status, void *ud)
     (void)ud;
 }
 
+/* A speculated token is ours to redeem: its upstream request starts now, while the mint swaps. */
+static void on_claimed(struct app_req *r, void *ud)
+{
+    struct paid *pd = ud;
+    if (r->closed)
+        return;
+    size_t len;
+    char *body = upstream_body(pd, &len);
+    pd->gate = proxy_forward_gated(r, pd->rest, body, len);
+    if (pd->gate)
+        log_debug("speculative forward %s started", pd->rid);
+}
+
 static void on_payer(struct app_req *r, int status, const struct cashu_error_class *err,
                      const char *message, void *ud)
 {
     struct paid *pd = ud;
     if (status != 0) {
+        spec_abort(pd); /* before the error goes out: the client gets no upstream byte */
         if (pd->xcashu)
             xcashu_error(pd, err, message);
         else
@@ -790,7 +895,12 @@ void paid_handle(struct app_req *r, const char *rest)
                                      "minimum_balance_required", "request_id", r->id));
             goto fail;
         }
-        auth_redeem_fresh(r, &pd->cred, on_payer, pd);
+        bool spec = a->cfg.cashu_speculative && a->wallet &&
+                    cashu_wallet_verify_offline(a->wallet, pd->cred.token,
+                                                strlen(pd->cred.token),
+                                                PAID_SPEC_MAX_PROOFS) == 0 &&
+                    spec_begin(pd);
+        auth_redeem_fresh(r, &pd->cred, spec ? on_claimed : NULL, on_payer, pd);
         return;
     }
     auth_resolve(r, &pd->cred, on_payer, pd);

@@ -59,4 +59,17 @@ void paid_on_end(struct paid *pd, enum paid_end how, const char *body, size_t le
 void proxy_forward(struct app_req *r, const char *rest, char *body, size_t body_len,
                    struct paid *pd);
 
+/* Speculative forwarding: starts the upstream request of 'r' before its payment is settled,
+ * behind a gate. Until the gate is opened or failed, no byte of the answer reaches the client
+ * (status, headers and body are held: the transfer is paused at its first body byte) and a
+ * client that leaves aborts the transfer. Takes ownership of 'body' (may be NULL). Returns the
+ * gate, or NULL (nothing started, nothing replied) if the transfer could not start. */
+struct proxy_req;
+struct proxy_req *proxy_forward_gated(struct app_req *r, const char *rest, char *body,
+                                      size_t body_len);
+/* The payment is reserved: the proxy takes 'pd' and relays the answer as proxy_forward does. */
+void proxy_gate_open(struct proxy_req *g, struct paid *pd);
+/* The payment failed: the transfer is aborted and the gate freed; the caller answers. */
+void proxy_gate_fail(struct proxy_req *g);
+
 #endif

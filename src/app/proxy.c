@@ -13,7 +13,15 @@
  * Lifetime: a 'struct proxy_req' lives from proxy_handle() until the upstream transfer ends
  * (on_done) or the client connection dies first (proxy_gone, through the request's 'gone' hook);
  * release() runs exactly once on every path. The request itself (struct app_req) lives on until
- * its reply is written out (request.c). */
+ * its reply is written out (request.c).
+ *
+ * Speculative forwarding (proxy_forward_gated, paid.c): the transfer starts before the payment
+ * is settled, behind a gate. Until paid opens it, nothing of the answer is acted on: its
+ * headers are kept aside, the transfer is paused at the first body byte (curl holds that piece
+ * and the kernel the rest), and an end is recorded. Opening replays what was kept, in order,
+ * exactly as if it had just arrived; failing aborts the transfer, and the client, which got
+ * nothing, gets paid's error instead. A client that leaves meanwhile aborts the transfer at
+ * once; the state then waits for paid's verdict to be freed. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +67,14 @@ struct proxy_req {
     char *body;          /* a replaced request body (owned) */
     struct buf held;     /* RELAY_BUFFER: the answer */
     struct sse_parser sse;
+    struct evkeyvalq up_headers; /* the upstream's header block, as received */
+    /* The gate (speculative forwarding). */
+    bool gated;          /* paid has not said yet: nothing reaches the client or paid */
+    bool gate_paused;    /* the transfer waits at its first body byte */
+    bool got_headers;    /* the header block came (in up_headers, status in 'status') */
+    bool ended;          /* the transfer ended while gated: */
+    int end_status;      /* ...how (enum http_xfer_status) */
+    char *end_detail;
 };
 
 /* Request headers that never reach the upstream: credentials (ours to check, never the
@@ -113,6 +129,8 @@ static void release(struct proxy_req *p)
     if (p->pd) /* still unsettled: the client left or the transfer failed */
         paid_on_end(p->pd, p->answered ? PAID_GONE : PAID_NO_ANSWER, NULL, 0, NULL, NULL);
     evbuffer_free(p->chunk);
+    evhttp_clear_headers(&p->up_headers);
+    free(p->end_detail);
     buf_deinit(&p->held);
     sse_deinit(&p->sse);
     free(p->body);
@@ -127,7 +145,11 @@ static void proxy_gone(struct app_req *r)
     if (!p->upstream_broke)
         r->status = 499; /* nginx's "client closed request" */
     app_req_log(r);
-    if (p->settling) { /* paid.c calls back later; it frees the state then */
+    if (p->gated && p->xfer) { /* nobody will read the answer: stop paying for it now */
+        http_xfer_abort(p->xfer);
+        p->xfer = NULL;
+    }
+    if (p->settling || p->gated) { /* paid.c calls back later; the state is freed then */
         p->client_left = true;
         http_close_watch_stop(&p->watch);
         r->gone = NULL;
@@ -163,40 +185,50 @@ static void on_drain(struct evhttp_connection *evcon, void *arg)
     }
 }
 
-static int on_headers(struct http_xfer *x, long status, void *ud)
+/* The upstream's headers go to the client (or are held for paid.c to add the cost first). */
+static void apply_headers(struct proxy_req *p)
 {
-    struct proxy_req *p = ud;
     struct evkeyvalq *out = evhttp_request_get_output_headers(p->r->req);
-    const char *connection = NULL, *ctype = NULL;
-    struct curl_header *h = NULL;
-    while ((h = http_xfer_next_header(x, h)) != NULL) {
-        if (strcasecmp(h->name, "connection") == 0)
-            connection = h->value;
-        else if (strcasecmp(h->name, "content-type") == 0)
-            ctype = h->value;
-    }
+    const char *connection = evhttp_find_header(&p->up_headers, "Connection");
+    const char *ctype = evhttp_find_header(&p->up_headers, "Content-Type");
     p->answered = true;
-    p->status = status;
-    p->relay = p->pd ? paid_on_headers(p->pd, status, ctype) : RELAY_PASS;
-    h = NULL;
-    while ((h = http_xfer_next_header(x, h)) != NULL) {
-        if (in_list(h->name, drop_response, NELEM(drop_response)) ||
-            strncasecmp(h->name, "access-control-", 15) == 0 ||
-            named_by_connection(h->name, connection))
+    p->relay = p->pd ? paid_on_headers(p->pd, p->status, ctype) : RELAY_PASS;
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, &p->up_headers, next) {
+        if (in_list(h->key, drop_response, NELEM(drop_response)) ||
+            strncasecmp(h->key, "access-control-", 15) == 0 ||
+            named_by_connection(h->key, connection))
             continue;
         /* A body that routstr rewrites (cost added) gets its own length. */
-        if (p->relay != RELAY_PASS && strcasecmp(h->name, "content-length") == 0)
+        if (p->relay != RELAY_PASS && strcasecmp(h->key, "content-length") == 0)
             continue;
-        evhttp_add_header(out, h->name, h->value);
+        evhttp_add_header(out, h->key, h->value);
     }
     app_reply_headers(p->r);
-    p->r->status = (int)status;
+    p->r->status = (int)p->status;
     if (p->relay == RELAY_SSE || p->relay == RELAY_SSE_HELD)
         sse_init(&p->sse, PROXY_MAX_SSE_EVENT);
     if (p->relay == RELAY_BUFFER || p->relay == RELAY_SSE_HELD)
-        return 0; /* the reply starts once the cost (and any change) is known */
+        return; /* the reply starts once the cost (and any change) is known */
     p->reply_started = true;
-    evhttp_send_reply_start(p->r->req, (int)status, NULL);
+    evhttp_send_reply_start(p->r->req, (int)p->status, NULL);
+}
+
+static void keep_headers(struct proxy_req *p, struct http_xfer *x)
+{
+    struct curl_header *h = NULL;
+    while ((h = http_xfer_next_header(x, h)) != NULL)
+        evhttp_add_header(&p->up_headers, h->name, h->value);
+}
+
+static int on_headers(struct http_xfer *x, long status, void *ud)
+{
+    struct proxy_req *p = ud;
+    keep_headers(p, x);
+    p->got_headers = true;
+    p->status = status;
+    if (!p->gated)
+        apply_headers(p);
     return 0;
 }
 
@@ -210,6 +242,10 @@ static int on_sse_event(const struct sse_event *ev, void *ud)
 static size_t on_data(struct http_xfer *x, const char *data, size_t len, void *ud)
 {
     struct proxy_req *p = ud;
+    if (p->gated) {
+        p->gate_paused = true; /* proxy_gate_open resumes; curl hands this piece again then */
+        return HTTP_XFER_PAUSE;
+    }
     if (p->relay == RELAY_BUFFER)
         return buf_append(&p->held, data, len) == 0 ? len : 0; /* past the cap: fails */
     if (p->relay == RELAY_SSE_HELD) {
@@ -276,14 +312,15 @@ static void on_paid(void *ud, struct evbuffer *out)
     app_req_log(r);
 }
 
-static void on_done(struct http_xfer *x, int status, const char *detail, void *ud)
+/* The transfer's end, as it happened or as the gate replays it. */
+static void transfer_ended(struct proxy_req *p, int status, const char *detail)
 {
-    struct proxy_req *p = ud;
     struct app_req *r = p->r;
-    p->xfer = NULL; /* the client module frees it right after this returns */
     if (status == HTTP_XFER_OK) {
-        if (!p->answered)
-            on_headers(x, 200, p);
+        if (!p->answered) {
+            p->status = 200;
+            apply_headers(p);
+        }
         if (p->pd) {
             struct paid *pd = p->pd;
             p->pd = NULL;
@@ -341,6 +378,21 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
         app_reply_error(r, 504, "upstream_error", NULL, "Upstream service request timed out");
     else
         app_reply_error(r, 502, "upstream_error", NULL, "Unable to connect to upstream service");
+}
+
+static void on_done(struct http_xfer *x, int status, const char *detail, void *ud)
+{
+    struct proxy_req *p = ud;
+    p->xfer = NULL; /* the client module frees it right after this returns */
+    if (!p->got_headers && status == HTTP_XFER_OK)
+        keep_headers(p, x); /* an answer without a header block of its own */
+    if (p->gated) { /* kept for proxy_gate_open */
+        p->ended = true;
+        p->end_status = status;
+        p->end_detail = xstrdup(detail ? detail : "");
+        return;
+    }
+    transfer_ended(p, status, detail);
 }
 
 static const struct http_xfer_cbs proxy_cbs = {on_headers, on_data, on_done};
@@ -417,16 +469,20 @@ void proxy_handle(struct app_req *r, const char *rest)
         paid_handle(r, rest);
 }
 
-void proxy_forward(struct app_req *r, const char *rest, char *body_override, size_t override_len,
-                   struct paid *pd)
+/* Starts the upstream transfer of 'r'. Returns its state, or NULL (freed, 'pd' untouched,
+ * nothing replied) when curl refused it. */
+static struct proxy_req *start(struct app_req *r, const char *rest, char *body_override,
+                               size_t override_len, struct paid *pd, bool gated)
 {
     const struct config *c = &r->app->cfg;
     struct proxy_req *p = xcalloc(1, sizeof(*p));
     p->r = r;
     p->pd = pd;
+    p->gated = gated;
     p->body = body_override;
     p->chunk = evbuffer_new();
     p->url = xasprintf("%s%s", c->upstream_base_url, rest);
+    TAILQ_INIT(&p->up_headers);
     buf_init(&p->held, PROXY_MAX_BUFFERED);
 
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
@@ -434,7 +490,7 @@ void proxy_forward(struct app_req *r, const char *rest, char *body_override, siz
     struct http_xfer_req xr = {
         .method = r->method,
         .url = p->url,
-        .headers = upstream_headers(r->req, c->upstream_api_key, pd != NULL),
+        .headers = upstream_headers(r->req, c->upstream_api_key, pd != NULL || gated),
         .body = p->body ? p->body : body_len ? (const char *)evbuffer_pullup(in, -1) : NULL,
         .body_len = body_len,
         .connect_timeout_ms = (long)c->upstream_connect_timeout_ms,
@@ -443,11 +499,53 @@ void proxy_forward(struct app_req *r, const char *rest, char *body_override, siz
     };
     p->xfer = http_xfer_start(r->app->client, &xr, &proxy_cbs, p);
     if (p->xfer == NULL) {
+        p->pd = NULL;
         release(p);
-        app_reply_error(r, 502, "upstream_error", NULL, "Unable to start the upstream request");
-        return;
+        return NULL;
     }
     r->gone = proxy_gone;
     r->gone_ud = p;
     http_close_watch_start(&p->watch, r->req, on_client_fin, p);
+    return p;
+}
+
+void proxy_forward(struct app_req *r, const char *rest, char *body_override, size_t override_len,
+                   struct paid *pd)
+{
+    if (start(r, rest, body_override, override_len, pd, false) == NULL) {
+        if (pd) /* nothing went out: the reservation is released */
+            paid_on_end(pd, PAID_NO_ANSWER, NULL, 0, NULL, NULL);
+        app_reply_error(r, 502, "upstream_error", NULL, "Unable to start the upstream request");
+    }
+}
+
+struct proxy_req *proxy_forward_gated(struct app_req *r, const char *rest, char *body,
+                                      size_t body_len)
+{
+    return start(r, rest, body, body_len, NULL, true);
+}
+
+void proxy_gate_open(struct proxy_req *p, struct paid *pd)
+{
+    p->gated = false;
+    p->pd = pd;
+    if (p->client_left) { /* the transfer is gone with the client: paid releases */
+        release(p);
+        return;
+    }
+    if (p->got_headers)
+        apply_headers(p);
+    if (p->ended) {
+        transfer_ended(p, p->end_status, p->end_detail);
+        return;
+    }
+    if (p->gate_paused && p->xfer) {
+        p->gate_paused = false;
+        http_xfer_resume(p->xfer); /* may hand the held piece to on_data right away */
+    }
+}
+
+void proxy_gate_fail(struct proxy_req *p)
+{
+    release(p); /* aborts the transfer; p->pd is NULL: paid answers */
 }

@@ -38,6 +38,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.upstream_connect_timeout_ms, 10000);
     assert_int_equal(c.upstream_idle_timeout_ms, 300000);
     assert_int_equal(c.log_level, LOG_INFO);
+    assert_true(c.cashu_speculative);
     config_deinit(&c);
 }
 
@@ -48,6 +49,7 @@ static void test_values_normalised(void **state)
                          "UPSTREAM_IDLE_TIMEOUT_SECONDS", "0.5",
                          "LOG_LEVEL", "WARNING",
                          "DATABASE_URL", "postgresql://u:p@127.0.0.1/db",
+                         "CASHU_SPECULATIVE", "false",
                          NULL};
     struct config c;
     char err[ERR_LEN];
@@ -56,6 +58,7 @@ static void test_values_normalised(void **state)
     assert_string_equal(c.cashu_mints, "https://mint.a,http://127.0.0.1:3338");
     assert_int_equal(c.upstream_idle_timeout_ms, 500);
     assert_int_equal(c.log_level, LOG_WARN);
+    assert_false(c.cashu_speculative);
     config_deinit(&c);
 }
 
