@@ -110,7 +110,8 @@ async function handleMint(ctx, req, res, path, raw) {
   const [status, body] = faults.take500(path)
     ? [500, { detail: 'injected fault: HTTP 500' }]
     : cachedDispatch(ctx, req.method, path, raw);
-  if (faults.delayMs) await sleep(faults.delayMs);
+  const delay = faults.delayFor(path);
+  if (delay) await sleep(delay);
   if (status === 200 && faults.takeDrop(path)) return req.socket.destroy();
   send(res, status, body);
 }
@@ -188,7 +189,7 @@ const FLAGS = {
   '--state': ['stateFile', String], '--fee-ppk': ['inputFeePpk', Number],
   '--second-fee-ppk': ['secondKeysetFeePpk', Number], '--fee-reserve': ['feeReserve', Number],
   '--ln-fee': ['lnFee', Number], '--delay-ms': ['delayMs', Number], '--max-order': ['maxOrder', Number],
-  '--nut19-ttl': ['nut19Ttl', Number],
+  '--nut19-ttl': ['nut19Ttl', Number], '--path-delay': ['pathDelay', String],
 };
 const SWITCHES = {
   '--keyset-v2': 'keysetV2', '--second-keyset': 'secondKeyset', '--keep-old-active': 'keepOldActive',
@@ -206,6 +207,12 @@ export function parseArgs(argv) {
     } else throw new Error(`unknown argument: ${argv[i]}`);
   }
   if (opts.delayMs) opts.faults = { delayMs: opts.delayMs };
+  if (opts.pathDelay) { // "/v1/swap=20"
+    const [path, ms] = opts.pathDelay.split('=');
+    if (!path.startsWith('/') || !(Number(ms) >= 0)) throw new Error(`--path-delay wants PATH=MS: ${opts.pathDelay}`);
+    opts.faults = { ...opts.faults, pathDelayMs: { [path]: Number(ms) } };
+    delete opts.pathDelay;
+  }
   return opts;
 }
 

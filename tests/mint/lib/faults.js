@@ -1,5 +1,7 @@
 // Injected faults, settable at run time with setFault({...}) or POST /test/fault.
 //   delayMs       every /v1 answer is delayed by this many ms (after the work is done)
+//   pathDelayMs   {"/v1/swap": 20, ...}: answers to these paths are delayed by this many ms
+//                 (after the work is done), on top of delayMs
 //   fail500Once   the next request to this path (e.g. "/v1/swap"; true = any /v1 path) gets
 //                 HTTP 500 without being processed
 //   dropAfterSwap the next successful swap is processed (inputs spent, signatures recorded for
@@ -9,7 +11,7 @@
 //   meltPending   every melt stays PENDING (inputs PENDING) while set; clearing it settles those
 //                 melts as PAID (or as failed, if lightningFail is set at that moment)
 //   reset: true   clears everything first
-const DEFAULTS = { delayMs: 0, fail500Once: null, dropAfterSwap: false, dropAfter: null, lightningFail: false, meltPending: false };
+const DEFAULTS = { delayMs: 0, pathDelayMs: {}, fail500Once: null, dropAfterSwap: false, dropAfter: null, lightningFail: false, meltPending: false };
 
 export class Faults {
   constructor(onMeltPendingCleared = () => {}) {
@@ -24,6 +26,9 @@ export class Faults {
     const unknown = Object.keys(rest).filter((k) => !(k in DEFAULTS));
     if (unknown.length) throw new Error(`unknown fault option(s): ${unknown.join(', ')}`);
     if (reset) this.f = { ...DEFAULTS };
+    if (rest.pathDelayMs !== undefined && (typeof rest.pathDelayMs !== 'object' || rest.pathDelayMs === null)) {
+      throw new Error('pathDelayMs must be an object {path: ms}');
+    }
     Object.assign(this.f, rest);
     if (wasPending && !this.f.meltPending) this.onMeltPendingCleared(this.f.lightningFail ? 'FAILED' : 'PAID');
     return this.get();
@@ -35,6 +40,11 @@ export class Faults {
 
   get delayMs() {
     return Number(this.f.delayMs) || 0;
+  }
+
+  /** How long the answer to a request of this path waits. */
+  delayFor(path) {
+    return this.delayMs + (Number(this.f.pathDelayMs?.[path]) || 0);
   }
 
   /** True (once) if this request must answer HTTP 500. */

@@ -5,7 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { OutputData } from '@cashu/cashu-ts';
-import { startMint } from '../mint.js';
+import { parseArgs, startMint } from '../mint.js';
 import { walletFor, mintTokens, sum, states, api, assertCode, rejectsCode, fakeInvoiceSat } from '../testkit.js';
 
 async function setup(t, opts) {
@@ -27,6 +27,20 @@ test('delayMs delays every /v1 answer, not /test', async (t) => {
   t0 = Date.now();
   await api(m.url, '/v1/keysets');
   assert.ok(Date.now() - t0 < 250);
+});
+
+test('pathDelayMs delays only the listed paths; --path-delay sets it from the CLI', async (t) => {
+  const { m, wallet } = await setup(t);
+  m.setFault({ pathDelayMs: { '/v1/swap': 300 } });
+  let t0 = Date.now();
+  const proofs = await mintTokens(wallet, 8);
+  assert.ok(Date.now() - t0 < 250, `minting took ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  await wallet.send(3, proofs);
+  assert.ok(Date.now() - t0 >= 290, `the swap took ${Date.now() - t0} ms`);
+  assert.throws(() => m.setFault({ pathDelayMs: 5 }), /pathDelayMs/);
+  assert.deepEqual(parseArgs(['--path-delay', '/v1/swap=20']).faults, { pathDelayMs: { '/v1/swap': 20 } });
+  assert.throws(() => parseArgs(['--path-delay', 'swap']), /PATH=MS/);
 });
 
 test('fail500Once: one HTTP 500 for that path, nothing processed', async (t) => {
