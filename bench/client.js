@@ -18,8 +18,13 @@
 //   node client.js slow --url URL --rate BYTES_PER_S
 //        One streamed request read at a limited rate. Prints "PROGRESS {json}" every 0.5 s and
 //        "RESULT {json}" at the end (bytes of body, complete or not, seconds).
+//   node client.js xcashu --url URL --mint MINT_URL --n N [--warm W] [--sats S] [--par P]
+//        (scenario SX) First mints W + N tokens of S sats (default 1) at the test mint with
+//        cashu-ts (from tests/node_modules), untimed; then N + W chat completions (not
+//        streamed) one after another on one keep-alive connection, each paid with a fresh token
+//        in X-Cashu and no key. Prints "RESULT {json}": p50/p90 of the total time per request.
 //
-// Every request is POST with a small JSON body and a client key, as an OpenAI SDK sends it.
+// Every other request is POST with a small JSON body and a client key, as an OpenAI SDK sends it.
 'use strict';
 const net = require('net');
 
@@ -341,10 +346,86 @@ async function slow(a) {
   console.log('RESULT ' + JSON.stringify({ ...r, body_bytes: bytes, wire_bytes: wire, secs: (Date.now() - t0) / 1000 }));
 }
 
+// ---- xcashu (scenario SX): requests paid per request with a fresh token each ----
+// Kept apart from the modes above: it is the only one with a dependency (cashu-ts, loaded from
+// the tests' node_modules) and the only one that pays.
+async function xcashu(a) {
+  const path = require('path');
+  const { pathToFileURL } = require('url');
+  const lib = path.join(__dirname, '..', 'tests', 'node_modules', '@cashu', 'cashu-ts', 'lib', 'cashu-ts.es.js');
+  const { CashuMint, CashuWallet, getEncodedTokenV4 } = await import(pathToFileURL(lib).href);
+  const u = new URL(a.url);
+  const n = Number(a.n || 50);
+  const warm = Number(a.warm || 3);
+  const sats = Number(a.sats || 1);
+  const par = Number(a.par || 8);
+  const wallet = new CashuWallet(new CashuMint(a.mint));
+  await wallet.loadMint();
+  const tokens = [];
+  const t0 = Date.now();
+  for (let k = 0; k < warm + n; k += par) { // minting is not timed
+    const batch = Array.from({ length: Math.min(par, warm + n - k) }, async () => {
+      const quote = await wallet.createMintQuote(sats);
+      const proofs = await wallet.mintProofs(sats, quote.quote);
+      return getEncodedTokenV4({ mint: a.mint, proofs });
+    });
+    tokens.push(...(await Promise.all(batch)));
+  }
+  const mintMs = Date.now() - t0;
+  const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Say hello in one word.' }],
+    max_tokens: 16 });
+  let sock = null;
+  const total = [];
+  const statuses = {};
+  let failures = 0;
+  for (let k = 0; k < warm + n; k++) {
+    if (sock === null) sock = await connect(u);
+    const req = Buffer.from(
+      `POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+        `X-Cashu: ${tokens[k]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const r = await new Promise((resolve) => {
+      let t;
+      const p = new Response({
+        onEnd() {
+          cleanup();
+          resolve({ status: p.status, total: now() - t, keep: p.keepAlive });
+        },
+      });
+      const onData = (d) => p.feed(d);
+      const onClose = () => {
+        cleanup();
+        resolve({ status: 0, keep: false });
+      };
+      const cleanup = () => {
+        sock.off('data', onData);
+        sock.off('close', onClose);
+        sock.off('error', onClose);
+      };
+      sock.on('data', onData);
+      sock.once('close', onClose);
+      sock.once('error', onClose);
+      t = now();
+      sock.write(req);
+    });
+    if (!r.keep) {
+      sock.destroy();
+      sock = null;
+    }
+    if (k < warm) continue;
+    statuses[r.status] = (statuses[r.status] || 0) + 1;
+    if (r.status !== 200) failures++;
+    else total.push(r.total);
+  }
+  if (sock) sock.destroy();
+  console.log('RESULT ' + JSON.stringify({ n: total.length, failures, statuses, mint_ms: mintMs,
+    total_p50: Math.round(pct(total, 50)), total_p90: Math.round(pct(total, 90)),
+    total_min: Math.round(Math.min(...total)) }));
+}
+
 const a = args();
-const modes = { sse, hold, slow };
+const modes = { sse, hold, slow, xcashu };
 if (!modes[a._]) {
-  console.error('usage: client.js sse|hold|slow --url URL ...');
+  console.error('usage: client.js sse|hold|slow|xcashu --url URL ...');
   process.exit(2);
 }
 modes[a._](a).catch((e) => {

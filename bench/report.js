@@ -23,6 +23,7 @@ const KINDS = {
   s6warm: 'S6 warm-up of each fresh proxy', s6: 'S6', s7warm: 'S7 warm-up', s7: 'S7 slow reader',
   s7kill: 'S7 killed client', cg: 'callgrind',
 };
+KINDS.sx = 'SX X-Cashu: test mint and client (CPU 1), two billed routstr (CPU 0)';
 const cmdGroups = new Map();
 const cmdLines = ((raw.find((r) => r.s === 'commands') || {}).text || '').split('\n').filter(Boolean);
 for (const line of cmdLines) {
@@ -444,6 +445,8 @@ else {
 }
 p();
 
+sxSection();
+
 if (cmds) {
 p('## Command lines');
 p();
@@ -465,3 +468,47 @@ if (nginxConf) {
   p('</details>');
 }
 process.stdout.write(out.join('\n') + '\n');
+
+// ---------------------------------------------------------------- SX X-Cashu (issue 5)
+// Rows {"s":"sx", round, mode: plain|speculative, upstream: fast|slow, swap_ms, res: client.js
+// xcashu's RESULT}. A section of its own (no direct/nginx columns: only routstr takes X-Cashu).
+function sxSection() {
+  const sx = rows('sx');
+  if (sx.length === 0) {
+    if (rows('sxskip').length) {
+      p('## SX X-Cashu latency, plain vs speculative');
+      p();
+      p(`Not measured: ${rows('sxskip')[0].why}.`);
+      p();
+    }
+    return;
+  }
+  const ms = (v) => (v === null || v === undefined ? null : v / 1000);
+  const of = (mode, up, f) => sx.filter((r) => r.mode === mode && r.upstream === up).map((r) => f(r.res));
+  const saved = (up, q) => {
+    const plain = new Map(sx.filter((r) => r.mode === 'plain' && r.upstream === up).map((r) => [r.round, r.res[q]]));
+    return sx.filter((r) => r.mode === 'speculative' && r.upstream === up && plain.has(r.round))
+      .map((r) => ms(plain.get(r.round) - r.res[q]));
+  };
+  p('## SX X-Cashu latency, plain vs speculative (issue 5)');
+  p();
+  p(`Requests paid per request with \`X-Cashu\` (a fresh 1-sat token each, minted with cashu-ts before timing; ` +
+    `no key), one keep-alive connection, \`POST /v1/chat/completions\` not streamed, to two billed routstr processes ` +
+    `on CPU ${meta.proxy_cpu} (fixed price 1 sat, SQLite), one with \`CASHU_SPECULATIVE=false\`, one with \`true\`. ` +
+    `The test mint of \`tests/mint\` answers every swap ${sx[0].swap_ms} ms after doing it (\`--path-delay\`). ` +
+    'Upstream "fast": the mock\'s JSON at once; "slow": the same after 50 ms (`?mock=slow`). ' +
+    `${meta.sx_n} timed requests per process, upstream and round (${meta.sx_rounds} round${meta.sx_rounds === 1 ? '' : 's'}); ms, median of the rounds [min–max].`);
+  p();
+  const body = [];
+  for (const up of ['fast', 'slow']) {
+    for (const q of ['total_p50', 'total_p90']) {
+      body.push([`${up} upstream, ${q.replace('total_', '')}`, cell(stat(of('plain', up, (r) => ms(r[q]))), 1),
+        cell(stat(of('speculative', up, (r) => ms(r[q]))), 1), signed(stat(saved(up, q)), 1)]);
+    }
+    body.push([`${up} upstream, failed requests (all rounds)`,
+      String(of('plain', up, (r) => r.failures).reduce((a, b) => a + b, 0)),
+      String(of('speculative', up, (r) => r.failures).reduce((a, b) => a + b, 0)), '—']);
+  }
+  p(table(['', 'plain', 'speculative', 'plain − speculative'], body));
+  p();
+}

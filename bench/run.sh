@@ -12,7 +12,8 @@
 #
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_S1_SECS (5), BENCH_S3_SECS (5), BENCH_S5_N (100),
 # BENCH_S6_SIZES ("1000 4000 8000"), BENCH_S6_ROUNDS (2), BENCH_S7_BYTES_PER_S (204800),
-# BENCH_CALLGRIND (1), BENCH_SCENARIOS ("s1 s3 s5 s6 s7 cg": a subset for a partial run),
+# BENCH_CALLGRIND (1), BENCH_SCENARIOS ("s1 s3 s5 s6 s7 cg sx": a subset for a partial run),
+# BENCH_SX_N (50), BENCH_SX_ROUNDS (3), BENCH_SX_SWAP_MS (20),
 # BENCH_OUT (results file), BENCH_KEEP_TMP=1 (keep the temp dir), BENCH_QUICK=1 (a short smoke
 # run, figures not meant to be kept), BENCH_ROUTSTR_BIN (the binary to measure; default
 # build/routstr, which 'make bench' has just built from the working tree), BENCH_REV (a commit:
@@ -33,13 +34,17 @@ S6_ROUNDS=${BENCH_S6_ROUNDS:-2}
 S7_RATE=${BENCH_S7_BYTES_PER_S:-204800}
 S7_KILL_AFTER=3
 CALLGRIND=${BENCH_CALLGRIND:-1}
-SCENARIOS=" ${BENCH_SCENARIOS:-s1 s3 s5 s6 s7 cg} "
+SCENARIOS=" ${BENCH_SCENARIOS:-s1 s3 s5 s6 s7 cg sx} "
 want() { [[ $SCENARIOS == *" $1 "* ]]; }
 want cg || CALLGRIND=0
 CG_N1=100
 CG_N2=600
 BUDGET_SECS=${BENCH_BUDGET_SECS:-540} # optional parts are skipped past this
+SX_N=${BENCH_SX_N:-50}
+SX_ROUNDS=${BENCH_SX_ROUNDS:-3}
+SX_SWAP_MS=${BENCH_SX_SWAP_MS:-20}
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
+  SX_N=15 SX_ROUNDS=1
   ROUNDS=2 S1_SECS=1 S3_SECS=1 S3_WARM_SECS=1 S5_N=20 S5_PACED_N=5 S6_SIZES="500" S6_ROUNDS=1
   S7_RATE=2097152 CG_N1=20 CG_N2=60
 fi
@@ -732,6 +737,70 @@ if [[ $CALLGRIND == 1 ]]; then
   log "callgrind done"
 fi
 
+# ---------------------------------------------------------------- SX X-Cashu: plain vs speculative
+# Issue 5: the latency of requests paid per request with X-Cashu when the mint answers swaps
+# SX_SWAP_MS late, with speculative forwarding off and on. Two billed routstr processes (CPU 0,
+# fixed price 1 sat, SQLite in their own temp dirs, CASHU_SPECULATIVE=false / true) and the test
+# mint of tests/mint (CPU 1, --path-delay: only swaps wait, minting does not); the client mints
+# a fresh 1-sat token per request with cashu-ts before timing (a 1-sat token pays exactly: no
+# change token, so no second mint round trip). Upstream: the mock's JSON at once ("fast"), and
+# after 50 ms ("slow", ?mock=slow: what speculation can hide behind the swap). Self-contained:
+# its own processes, ports and rows ({"s":"sx"}), started and stopped here.
+sx() {
+  if [[ ! -d tests/node_modules/@cashu/cashu-ts ]]; then
+    log "SX skipped: tests/node_modules is missing (cd tests && npm ci)"
+    raw '{"s":"sxskip","why":"tests/node_modules missing"}'
+    return 0
+  fi
+  local mint_port mode up r out res port dir
+  declare -A sx_port=() sx_pid=()
+  free_port mint_port
+  mkdir -p "$T/sx"
+  note_cmd sx taskset -c "$LOAD_CPU" node tests/mint/mint.js --port "$mint_port" --path-delay "/v1/swap=$SX_SWAP_MS"
+  taskset -c "$LOAD_CPU" node tests/mint/mint.js --port "$mint_port" --path-delay "/v1/swap=$SX_SWAP_MS" \
+    >"$T/sx/mint.log" 2>&1 &
+  PIDS[sx-mint]=$!
+  wait_http "http://127.0.0.1:$mint_port/v1/info" 20 "${PIDS[sx-mint]}" || die "SX: test mint did not start: $(cat "$T/sx/mint.log")"
+  for mode in plain speculative; do
+    free_port port
+    sx_port[$mode]=$port
+    dir=$T/sx/$mode
+    mkdir -p "$dir"
+    local env_sx=(env -u TOR_PROXY_URL -u DATABASE_URL -u CORS_ORIGINS -u NSEC -u HTTP_URL -u ONION_URL
+      UPSTREAM_BASE_URL="http://127.0.0.1:$MOCK_R/v1" UPSTREAM_API_KEY="$UPSTREAM_KEY"
+      HOST=127.0.0.1 PORT="$port" LOG_LEVEL=warning SHUTDOWN_GRACE_SECONDS=2 RELAYS=
+      FIXED_PRICING=true FIXED_COST_PER_REQUEST=1 CASHU_MINTS="http://127.0.0.1:$mint_port"
+      CASHU_SPECULATIVE=$([[ $mode == speculative ]] && echo true || echo false))
+    note_raw sx "cd \$TMP/sx/$mode && ${env_sx[*]} taskset -c $PROXY_CPU $ROUTSTR_SHOWN"
+    (cd "$dir" && exec "${env_sx[@]}" taskset -c "$PROXY_CPU" "$ROUTSTR_BIN") >>"$dir/routstr.log" 2>&1 &
+    sx_pid[$mode]=$!
+    PIDS[sx-$mode]=$!
+    wait_http "http://127.0.0.1:$port/health" 10 "${sx_pid[$mode]}" || die "SX: routstr ($mode) did not start: $(tail -5 "$dir/routstr.log")"
+  done
+  log "SX: X-Cashu, swap answered after ${SX_SWAP_MS} ms: plain vs speculative, $SX_N requests x $SX_ROUNDS rounds"
+  for ((r = 1; r <= SX_ROUNDS; r++)); do
+    for up in fast slow; do
+      for mode in plain speculative; do
+        local url="http://127.0.0.1:${sx_port[$mode]}$API"
+        [[ $up == slow ]] && url+="?mock=slow"
+        out=$(cmd sx timeout 300 taskset -c "$LOAD_CPU" node bench/client.js xcashu --url "$url" \
+          --mint "http://127.0.0.1:$mint_port" --n "$SX_N" 2>&1) || die "SX client ($mode, $up): $out"
+        res=$(grep '^RESULT ' <<<"$out" | cut -c8-)
+        running "${sx_pid[$mode]}" || die "SX: routstr ($mode) exited: $(tail -5 "$T/sx/$mode/routstr.log")"
+        raw "{\"s\":\"sx\",\"round\":$r,\"mode\":\"$mode\",\"upstream\":\"$up\",\"swap_ms\":$SX_SWAP_MS,\"res\":$res}"
+        log "SX: $mode, $up upstream: $res"
+      done
+    done
+  done
+  for mode in plain speculative; do
+    stop_pid "${sx_pid[$mode]}" TERM
+    unset "PIDS[sx-$mode]"
+  done
+  stop_pid "${PIDS[sx-mint]}" TERM
+  unset 'PIDS[sx-mint]'
+}
+want sx && sx
+
 # ---------------------------------------------------------------- report
 git_rev=$REV
 git_dirty=false # read-only check: no index refresh, no lock
@@ -759,7 +828,8 @@ cat >"$T/meta.json" <<EOF
  "proxy_cpu":$PROXY_CPU,"load_cpu":$LOAD_CPU,
  "rounds":$ROUNDS,"s1_secs":$S1_SECS,"s3_secs":$S3_SECS,"s3_warm_secs":$S3_WARM_SECS,"s3_conns":$S3_CONNS,
  "s5_n":$S5_N,"s5_paced_n":$S5_PACED_N,"s6_rounds":$S6_ROUNDS,"s7_rate":$S7_RATE,"s7_kill_after":$S7_KILL_AFTER,
- "cg_n1":$CG_N1,"cg_n2":$CG_N2,"quick":${BENCH_QUICK:-0},"elapsed_secs":$SECONDS}
+ "cg_n1":$CG_N1,"cg_n2":$CG_N2,"sx_n":$SX_N,"sx_rounds":$SX_ROUNDS,"sx_swap_ms":$SX_SWAP_MS,
+ "quick":${BENCH_QUICK:-0},"elapsed_secs":$SECONDS}
 EOF
 jstr() { node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")))' <"$1"; }
 {
