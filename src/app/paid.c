@@ -143,7 +143,8 @@ static void spec_end(struct paid *pd)
 static void spec_abort(struct paid *pd)
 {
     if (pd->gate) {
-        log_info("speculative forward %s aborted: the payment did not go through", pd->rid);
+        log_info("speculative forward %s aborted: no payment (or no client) yet",
+                 pd->rid);
         proxy_gate_fail(pd->gate);
         pd->gate = NULL;
     }
