@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -26,6 +27,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "app/app.h"
+#include "app/metrics.h"
 #include "app/paid.h"
 #include "app/pricing.h"
 #include "base/buf.h"
@@ -49,6 +51,8 @@ struct proxy_req {
     bool paused;
     bool upstream_broke; /* the upstream failed after the status line went out: once what
                             it did send is written, the client connection is cut */
+    bool event_stream;   /* an SSE answer, counted in the open streams until release() */
+    struct timespec sent; /* when the request went upstream (CLOCK_MONOTONIC) */
     /* A paid request (paid.c): how its answer is relayed, and what is held meanwhile. */
     struct paid *pd;
     enum paid_relay relay;
@@ -106,6 +110,8 @@ static bool named_by_connection(const char *name, const char *connection)
 static void release(struct proxy_req *p)
 {
     http_close_watch_stop(&p->watch);
+    if (p->event_stream)
+        metrics_on_stream(-1);
     if (!p->client_left) /* else the request is gone already */
         p->r->gone = NULL;
     if (p->xfer)
@@ -177,6 +183,10 @@ static int on_headers(struct http_xfer *x, long status, void *ud)
     }
     p->answered = true;
     p->status = status;
+    metrics_on_upstream_headers(&p->sent);
+    p->event_stream = ctype && strncasecmp(ctype, "text/event-stream", 17) == 0;
+    if (p->event_stream)
+        metrics_on_stream(+1);
     p->relay = p->pd ? paid_on_headers(p->pd, status, ctype) : RELAY_PASS;
     h = NULL;
     while ((h = http_xfer_next_header(x, h)) != NULL) {
@@ -281,6 +291,7 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
     struct proxy_req *p = ud;
     struct app_req *r = p->r;
     p->xfer = NULL; /* the client module frees it right after this returns */
+    metrics_on_upstream_end(&p->sent);
     if (status == HTTP_XFER_OK) {
         if (!p->answered)
             on_headers(x, 200, p);
@@ -441,6 +452,7 @@ void proxy_forward(struct app_req *r, const char *rest, char *body_override, siz
         .idle_timeout_ms = (long)c->upstream_idle_timeout_ms,
         .proxy = *c->tor_proxy_url ? c->tor_proxy_url : NULL,
     };
+    clock_gettime(CLOCK_MONOTONIC, &p->sent);
     p->xfer = http_xfer_start(r->app->client, &xr, &proxy_cbs, p);
     if (p->xfer == NULL) {
         release(p);

@@ -25,7 +25,11 @@ struct cashu_wallet {
     size_t n_mints;
     char *proxy;
     long timeout_ms;
+    struct cashu_wallet_stats stats;
 };
+
+/* Counts a token redeemed ('in') or made, of 'amount' 'unit', in the wallet's stats. */
+void wallet_count_token(struct cashu_wallet *w, bool in, uint64_t amount, const char *unit);
 
 struct mint_state *wallet_mint(struct cashu_wallet *w, const char *url);
 int wallet_call(struct cashu_wallet *w, const char *mint, const char *method, const char *path,
