@@ -62,6 +62,7 @@ struct app_req {
     struct timeval start;
     const char *method;
     char path[256];       /* without the query string, which may carry tokens: safe to log */
+    char model[128];      /* the metrics' model label (metrics_set_model), "" when none */
     int status;
     size_t bytes_out;
     bool logged;

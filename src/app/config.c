@@ -109,6 +109,8 @@ static const struct setting settings[] = {
      "oldest usable BTC/USD price"},
     {"STALE_RESERVATION_TIMEOUT_SECONDS", NULL, K_MS, F(stale_reservation_ms), "300",
      "reservations of dead processes older than this are released"},
+    {"METRICS_TOKEN", NULL, K_STR, F(metrics_token), "",
+     "bearer token for GET /metrics from non-loopback peers (unset: loopback only)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -56,6 +56,7 @@ struct config {
     int64_t price_refresh_ms;
     int64_t price_max_age_ms;  /* past it, USD-priced requests get 503 */
     int64_t stale_reservation_ms;
+    char *metrics_token;       /* METRICS_TOKEN: bearer token for /metrics off loopback, or "" */
 };
 
 /* Looks a name up: the environment first, then the .env file's values. */

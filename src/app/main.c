@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "app/cli.h"
+#include "app/metrics.h"
 #include "app/nostr_app.h"
 #include "app/pricing.h"
 #include "app/secrets.h"
@@ -200,6 +201,7 @@ int main(int argc, char **argv)
     if (crypto_random(inst, sizeof(inst)) != 0)
         abort();
     hex_encode(a.instance, inst, sizeof(inst));
+    metrics_node_start();
     if (store_open(&a.store, a.base, a.cfg.database_url, err) != E_OK ||
         pricing_init(&a, err) != E_OK || open_wallet(&a, err) != E_OK ||
         nostr_app_start(&a.nostr, &a, err) != E_OK) {
@@ -250,6 +252,7 @@ out:
     store_close(a.store);
     http_client_free(a.client);
     event_base_free(a.base);
+    metrics_node_stop(); /* last: teardown still ends requests, which are counted */
     config_deinit(&a.cfg);
     curl_global_cleanup();
     return rc;

@@ -42,6 +42,7 @@
 
 #include "app/app.h"
 #include "app/auth.h"
+#include "app/metrics.h"
 #include "app/pricing.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -408,6 +409,7 @@ static void on_account(int status, const struct store_rows *rows, void *ud)
 /* After settlement: the change of an X-Cashu request, then the answer. */
 static void settled(struct paid *pd, int64_t charged_msat, int64_t remaining_msat)
 {
+    metrics_on_settle(pd->reserved_msat, charged_msat, &pd->usage);
     pd->charged_msat = charged_msat;
     pd->remaining_msat = remaining_msat;
     if (pd->xcashu && pd->done)
@@ -677,6 +679,8 @@ static void on_reserved(int status, const struct store_rows *rows, void *ud)
     struct app_req *r = pd->r;
     if (status != 0 || r->closed)
         spec_abort(pd); /* before any answer: the client gets no upstream byte */
+    if (status == 0)
+        metrics_on_reserve(pd->reserved_msat);
     if (status == 0 && r->closed) { /* the client left before its request went out */
         store_release(pd->a->store, pd->rid, on_released_early, pd);
         return;
@@ -714,6 +718,7 @@ static void on_reserved(int status, const struct store_rows *rows, void *ud)
 static void on_released_early(int status, void *ud)
 {
     (void)status;
+    metrics_on_settle(((struct paid *)ud)->reserved_msat, 0, NULL);
     paid_free(ud);
 }
 
@@ -845,6 +850,7 @@ void paid_handle(struct app_req *r, const char *rest)
     const char *model = json_string_value(json_object_get(pd->body, "model"));
     if (model == NULL)
         model = json_string_value(json_object_get(json_object_get(pd->body, "input"), "model"));
+    metrics_set_model(r, model);
 
     bool usable;
     struct billing_rates rates = pricing_rates(a, &usable);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -34,6 +35,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "app/app.h"
+#include "app/metrics.h"
 #include "app/paid.h"
 #include "app/pricing.h"
 #include "base/buf.h"
@@ -57,6 +59,8 @@ struct proxy_req {
     bool paused;
     bool upstream_broke; /* the upstream failed after the status line went out: once what
                             it did send is written, the client connection is cut */
+    bool event_stream;   /* an SSE answer, counted in the open streams until release() */
+    struct timespec sent; /* when the request went upstream (CLOCK_MONOTONIC) */
     /* A paid request (paid.c): how its answer is relayed, and what is held meanwhile. */
     struct paid *pd;
     enum paid_relay relay;
@@ -122,6 +126,8 @@ static bool named_by_connection(const char *name, const char *connection)
 static void release(struct proxy_req *p)
 {
     http_close_watch_stop(&p->watch);
+    if (p->event_stream)
+        metrics_on_stream(-1);
     if (!p->client_left) /* else the request is gone already */
         p->r->gone = NULL;
     if (p->xfer)
@@ -192,6 +198,9 @@ static void apply_headers(struct proxy_req *p)
     const char *connection = evhttp_find_header(&p->up_headers, "Connection");
     const char *ctype = evhttp_find_header(&p->up_headers, "Content-Type");
     p->answered = true;
+    p->event_stream = ctype && strncasecmp(ctype, "text/event-stream", 17) == 0;
+    if (p->event_stream)
+        metrics_on_stream(+1);
     p->relay = p->pd ? paid_on_headers(p->pd, p->status, ctype) : RELAY_PASS;
     struct evkeyval *h;
     TAILQ_FOREACH(h, &p->up_headers, next) {
@@ -227,6 +236,7 @@ static int on_headers(struct http_xfer *x, long status, void *ud)
     keep_headers(p, x);
     p->got_headers = true;
     p->status = status;
+    metrics_on_upstream_headers(&p->sent);
     if (!p->gated)
         apply_headers(p);
     return 0;
@@ -384,6 +394,7 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
 {
     struct proxy_req *p = ud;
     p->xfer = NULL; /* the client module frees it right after this returns */
+    metrics_on_upstream_end(&p->sent);
     if (!p->got_headers && status == HTTP_XFER_OK)
         keep_headers(p, x); /* an answer without a header block of its own */
     if (p->gated) { /* kept for proxy_gate_open */
@@ -497,6 +508,7 @@ static struct proxy_req *start(struct app_req *r, const char *rest, char *body_o
         .idle_timeout_ms = (long)c->upstream_idle_timeout_ms,
         .proxy = *c->tor_proxy_url ? c->tor_proxy_url : NULL,
     };
+    clock_gettime(CLOCK_MONOTONIC, &p->sent);
     p->xfer = http_xfer_start(r->app->client, &xr, &proxy_cbs, p);
     if (p->xfer == NULL) {
         p->pd = NULL;

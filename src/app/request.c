@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "app/app.h"
+#include "app/metrics.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -265,6 +266,7 @@ void app_req_log(struct app_req *r)
     if (r->logged)
         return;
     r->logged = true;
+    metrics_on_request(r);
     struct timeval now, d;
     gettimeofday(&now, NULL);
     timersub(&now, &r->start, &d);

@@ -3,6 +3,7 @@
  *   OPTIONS + Origin + Access-Control-Request-Method   CORS preflight (any path)
  *   GET /              node summary (JSON)
  *   GET /health        200 while serving
+ *   GET /metrics       Prometheus text format (metrics.c): loopback, or METRICS_TOKEN
  *   GET /v1/info       node info (spec/routstr-api.md §1.1)
  *   GET /v1/providers/ other Routstr nodes found on Nostr (nostr_app.c)
  *   GET /v1/models     the catalogue with sats prices (pricing.c), also /models
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/metrics.h"
 #include "app/nostr_app.h"
 #include "app/pricing.h"
 #include "base/str.h"
@@ -102,6 +104,10 @@ void app_handle(struct evhttp_request *req, void *ud)
     }
     if ((str_eq(path, "/models") || str_eq(path, "/models/")) && is_get(r)) {
         pricing_models(r);
+        return;
+    }
+    if (str_eq(path, "/metrics") && is_get(r)) {
+        metrics_handle(r);
         return;
     }
     if (str_eq(path, "/health") && is_get(r)) {

@@ -17,8 +17,34 @@
 struct call {
     cashu_mint_fn *cb;
     void *ud;
+    struct cashu_mint_stats *stats;
     char *what; /* "POST /v1/swap" for logs */
 };
+
+static void count(struct cashu_mint_stats *s, const struct cashu_mint_res *res, int xfer_status)
+{
+    s->calls++;
+    enum cashu_mint_fail f;
+    switch (res->status) {
+    case CASHU_MINT_OK:
+        return;
+    case CASHU_MINT_UNREACHABLE: f = CASHU_FAIL_UNREACHABLE; break;
+    case CASHU_MINT_RATE_LIMITED: f = CASHU_FAIL_RATE_LIMITED; break;
+    case CASHU_MINT_UNKNOWN:
+        f = xfer_status == HTTP_XFER_TIMEOUT || xfer_status == HTTP_XFER_IDLE_TIMEOUT
+                ? CASHU_FAIL_TIMEOUT
+                : CASHU_FAIL_UNKNOWN;
+        break;
+    default:
+        f = res->code >= 10000 && res->code < 11000   ? CASHU_FAIL_REFUSED_10
+            : res->code >= 11000 && res->code < 12000 ? CASHU_FAIL_REFUSED_11
+            : res->code >= 12000 && res->code < 13000 ? CASHU_FAIL_REFUSED_12
+            : res->code >= 20000 && res->code < 30000 ? CASHU_FAIL_REFUSED_2X
+                                                      : CASHU_FAIL_REFUSED_OTHER;
+        break;
+    }
+    s->failed[f]++;
+}
 
 static void on_fetch(const struct http_fetch_res *r, void *ud)
 {
@@ -54,6 +80,8 @@ static void on_fetch(const struct http_fetch_res *r, void *ud)
             res.detail = "no usable answer";
         }
     }
+    if (c->stats)
+        count(c->stats, &res, r->status);
     if (res.status != CASHU_MINT_OK)
         log_warn("mint %s: %s (HTTP %ld, code %ld)", c->what, res.detail ? res.detail : "?",
                  res.http_code, res.code);
@@ -72,6 +100,7 @@ int cashu_mint_call(struct http_client *client, const char *mint_url, const char
     struct call *c = xcalloc(1, sizeof(*c));
     c->cb = cb;
     c->ud = ud;
+    c->stats = o ? o->stats : NULL;
     c->what = xasprintf("%s %s%s", method, mint_url, path);
     struct http_fetch_req req = {
         .method = method,

@@ -9,6 +9,8 @@
 #ifndef ROUTSTR_CASHU_MINT_H
 #define ROUTSTR_CASHU_MINT_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 struct http_client;
@@ -43,9 +45,28 @@ struct cashu_mint_res {
 
 typedef void cashu_mint_fn(const struct cashu_mint_res *res, void *ud);
 
+/* How calls failed, by outcome and NUT error code class (error_codes.md), for /metrics. */
+enum cashu_mint_fail {
+    CASHU_FAIL_UNREACHABLE,   /* nothing reached the mint */
+    CASHU_FAIL_TIMEOUT,       /* sent, then no answer in time: outcome unknown */
+    CASHU_FAIL_UNKNOWN,       /* sent, then a broken or unusable answer (5xx): outcome unknown */
+    CASHU_FAIL_RATE_LIMITED,
+    CASHU_FAIL_REFUSED_10,    /* 10xxx: proofs and blind signatures */
+    CASHU_FAIL_REFUSED_11,    /* 11xxx: inputs and outputs (spent, pending, unbalanced) */
+    CASHU_FAIL_REFUSED_12,    /* 12xxx: keysets */
+    CASHU_FAIL_REFUSED_2X,    /* 2xxxx: quotes and Lightning */
+    CASHU_FAIL_REFUSED_OTHER, /* another code, or a 4xx without one */
+    CASHU_MINT_N_FAILS
+};
+struct cashu_mint_stats {
+    uint64_t calls;
+    uint64_t failed[CASHU_MINT_N_FAILS];
+};
+
 struct cashu_mint_opts {
     long timeout_ms;   /* whole call; 0: 30 s */
     const char *proxy; /* SOCKS5 for .onion mints, or NULL */
+    struct cashu_mint_stats *stats; /* counts this call's outcome when it ends, or NULL */
 };
 
 /* Calls 'method' 'path' (e.g. "POST", "/v1/swap") on the mint at 'mint_url' (no trailing '/')

@@ -40,6 +40,15 @@ void cashu_wallet_free(struct cashu_wallet *w);
 const char *cashu_wallet_primary(const struct cashu_wallet *w);
 bool cashu_wallet_trusts(const struct cashu_wallet *w, const char *mint_url);
 
+/* What the wallet did since it was made, for /metrics: tokens redeemed (in) and made (out),
+ * their value in msat (sat and msat tokens), and how its calls to the mints ended. */
+struct cashu_wallet_stats {
+    uint64_t tokens_in, tokens_out;
+    int64_t msat_in, msat_out;
+    struct cashu_mint_stats mint;
+};
+const struct cashu_wallet_stats *cashu_wallet_stats(const struct cashu_wallet *w);
+
 /* What an operation reports. On failure 'err' classifies it for the client (clients.md §1.2)
  * and 'message' says it for a person. */
 struct cashu_result {

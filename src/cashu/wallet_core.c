@@ -59,6 +59,27 @@ const char *cashu_wallet_primary(const struct cashu_wallet *w)
     return w->n_mints ? w->mints[0].url : NULL;
 }
 
+const struct cashu_wallet_stats *cashu_wallet_stats(const struct cashu_wallet *w)
+{
+    return &w->stats;
+}
+
+void wallet_count_token(struct cashu_wallet *w, bool in, uint64_t amount, const char *unit)
+{
+    if (unit == NULL)
+        unit = "sat"; /* a token that names no unit */
+    int64_t msat = strcmp(unit, "sat") == 0    ? (int64_t)amount * 1000
+                   : strcmp(unit, "msat") == 0 ? (int64_t)amount
+                                               : 0; /* other units have no msat value */
+    if (in) {
+        w->stats.tokens_in++;
+        w->stats.msat_in += msat;
+    } else {
+        w->stats.tokens_out++;
+        w->stats.msat_out += msat;
+    }
+}
+
 struct mint_state *wallet_mint(struct cashu_wallet *w, const char *url)
 {
     for (size_t i = 0; i < w->n_mints; i++)
@@ -76,7 +97,7 @@ int wallet_call(struct cashu_wallet *w, const char *mint, const char *method, co
                 const json_t *body, long timeout_ms, cashu_mint_fn *cb, void *ud)
 {
     struct cashu_mint_opts o = {.timeout_ms = timeout_ms ? timeout_ms : w->timeout_ms,
-                                .proxy = w->proxy};
+                                .proxy = w->proxy, .stats = &w->stats.mint};
     return cashu_mint_call(w->http, mint, method, path, body, &o, cb, ud);
 }
 

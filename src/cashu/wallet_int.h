@@ -27,9 +27,13 @@ struct cashu_wallet {
     char *proxy;
     long timeout_ms;
     struct cashu_yset spent; /* Ys of proofs we took or the mint reported spent (receive) */
+    struct cashu_wallet_stats stats;
 };
 
 #define WALLET_SPENT_CAP 16384
+
+/* Counts a token redeemed ('in') or made, of 'amount' 'unit', in the wallet's stats. */
+void wallet_count_token(struct cashu_wallet *w, bool in, uint64_t amount, const char *unit);
 
 struct mint_state *wallet_mint(struct cashu_wallet *w, const char *url);
 int wallet_call(struct cashu_wallet *w, const char *mint, const char *method, const char *path,

@@ -61,6 +61,8 @@ static void end(struct receive *rc, int status, struct cashu_error_class err, co
         .err = err,
         .message = msg,
     };
+    if (status == 0)
+        wallet_count_token(rc->w, true, r.amount, r.unit);
     rc->cb(&r, rc->ud);
     json_decref(rc->swap_body);
     wallet_outputs_deinit(&rc->out);

@@ -51,6 +51,8 @@ static void end(struct send *s, int status, const char *msg)
                       : (struct cashu_error_class){0},
         .message = msg,
     };
+    if (status == 0)
+        wallet_count_token(s->w, false, r.amount, r.unit);
     s->cb(&r, s->ud);
     wallet_inputs_deinit(&s->in);
     free(s->is_send);
