@@ -153,6 +153,40 @@ function connect(u) {
   });
 }
 
+// One request on a keep-alive connection: writes 'req' and resolves with h.finish(response, t0)
+// when the response ends, or with h.closed if the connection drops first. h.onData(t0) sees each
+// arrival on the wire, h.onBody(buf, t0) each piece of decoded body; t0 is when 'req' was written.
+function exchange(sock, req, h) {
+  return new Promise((resolve) => {
+    let t0;
+    const p = new Response({
+      onBody: h.onBody && ((b) => h.onBody(b, t0)),
+      onEnd() {
+        cleanup();
+        resolve(h.finish(p, t0));
+      },
+    });
+    const onData = (d) => {
+      if (h.onData) h.onData(t0);
+      p.feed(d);
+    };
+    const onClose = () => {
+      cleanup();
+      resolve(h.closed);
+    };
+    const cleanup = () => {
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      sock.off('error', onClose);
+    };
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.once('error', onClose);
+    t0 = now();
+    sock.write(req);
+  });
+}
+
 // ---- sse: timed streamed requests, one at a time on one keep-alive connection ----
 async function sse(a) {
   const u = new URL(a.url);
@@ -163,50 +197,33 @@ async function sse(a) {
   const res = { ttfb: [], first_event: [], total: [], event_mean: [], events: [], failures: 0 };
   for (let k = 0; k < warm + n; k++) {
     if (sock === null) sock = await connect(u);
-    const r = await new Promise((resolve) => {
-      let t0, tFirst = null, tEvent = null, nl = false, events = 0, evSum = 0, bytes = 0;
-      const arrivals = [];
-      const p = new Response({
-        onBody(b) {
-          const t = now();
-          bytes += b.length;
-          for (let j = 0; j < b.length; j++) {
-            if (b[j] === 10) {
-              if (nl) {
-                events++;
-                evSum += t - t0;
-                arrivals.push(Math.round((t - t0) / 100) / 10);
-                if (tEvent === null) tEvent = t - t0;
-              }
-              nl = true;
-            } else if (b[j] !== 13) nl = false;
-          }
-        },
-        onEnd() {
-          cleanup();
-          if (a.trace) console.log('TRACE ' + JSON.stringify(arrivals));
-          resolve({ ok: p.status === 200, ttfb: tFirst, first_event: tEvent, total: now() - t0,
-                    events, event_mean: events ? evSum / events : null, bytes, keep: p.keepAlive });
-        },
-      });
-      const onData = (d) => {
+    let tFirst = null, tEvent = null, nl = false, events = 0, evSum = 0, bytes = 0;
+    const arrivals = [];
+    const r = await exchange(sock, req, {
+      onData(t0) {
         if (tFirst === null) tFirst = now() - t0;
-        p.feed(d);
-      };
-      const onClose = () => {
-        cleanup();
-        resolve({ ok: false, keep: false });
-      };
-      const cleanup = () => {
-        sock.off('data', onData);
-        sock.off('close', onClose);
-        sock.off('error', onClose);
-      };
-      sock.on('data', onData);
-      sock.once('close', onClose);
-      sock.once('error', onClose);
-      t0 = now();
-      sock.write(req);
+      },
+      onBody(b, t0) {
+        const t = now();
+        bytes += b.length;
+        for (let j = 0; j < b.length; j++) {
+          if (b[j] === 10) {
+            if (nl) {
+              events++;
+              evSum += t - t0;
+              arrivals.push(Math.round((t - t0) / 100) / 10);
+              if (tEvent === null) tEvent = t - t0;
+            }
+            nl = true;
+          } else if (b[j] !== 13) nl = false;
+        }
+      },
+      finish(p, t0) {
+        if (a.trace) console.log('TRACE ' + JSON.stringify(arrivals));
+        return { ok: p.status === 200, ttfb: tFirst, first_event: tEvent, total: now() - t0,
+                 events, event_mean: events ? evSum / events : null, bytes, keep: p.keepAlive };
+      },
+      closed: { ok: false, keep: false },
     });
     if (!r.keep) {
       sock.destroy();
@@ -383,29 +400,9 @@ async function xcashu(a) {
     const req = Buffer.from(
       `POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
         `X-Cashu: ${tokens[k]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    const r = await new Promise((resolve) => {
-      let t;
-      const p = new Response({
-        onEnd() {
-          cleanup();
-          resolve({ status: p.status, total: now() - t, keep: p.keepAlive });
-        },
-      });
-      const onData = (d) => p.feed(d);
-      const onClose = () => {
-        cleanup();
-        resolve({ status: 0, keep: false });
-      };
-      const cleanup = () => {
-        sock.off('data', onData);
-        sock.off('close', onClose);
-        sock.off('error', onClose);
-      };
-      sock.on('data', onData);
-      sock.once('close', onClose);
-      sock.once('error', onClose);
-      t = now();
-      sock.write(req);
+    const r = await exchange(sock, req, {
+      finish: (p, t0) => ({ status: p.status, total: now() - t0, keep: p.keepAlive }),
+      closed: { status: 0, keep: false },
     });
     if (!r.keep) {
       sock.destroy();
