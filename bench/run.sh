@@ -246,6 +246,25 @@ temp_paths() { # dir
   for k in client_body proxy fastcgi uwsgi scgi; do printf '  %s_temp_path %s/%s;\n' "$k" "$1" "$k"; done
 }
 
+# The head both nginx configs share: one worker, no daemon, files under DIR, the http block
+# opened with keep-alive that outlives every scenario.
+nginx_head() { # dir
+  cat <<EOF
+$USER_LINE
+worker_processes 1;
+worker_rlimit_nofile $NGX_NOFILE;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections $NGX_CONNS; }
+http {
+  access_log off;
+$(temp_paths "$1")
+  keepalive_requests 1000000;
+  keepalive_timeout 600s;
+EOF
+}
+
 mkdir -p "$T/mock" "$T/nginx" "$T/routstr"
 cat >"$T/mock/nginx.conf" <<EOF
 # The mock upstream: nginx + echo module, one worker on CPU $LOAD_CPU. Three listeners, one per
@@ -253,18 +272,7 @@ cat >"$T/mock/nginx.conf" <<EOF
 # autotuning up to 4 MB) keeps most of the 8 MB stream in the mock until the proxy reads it, so
 # S7 sees whether a proxy buffers it and whether it lets go of it when its client dies.
 load_module $ECHO_MODULE;
-$USER_LINE
-worker_processes 1;
-worker_rlimit_nofile $NGX_NOFILE;
-daemon off;
-pid $T/mock/nginx.pid;
-error_log $T/mock/error.log warn;
-events { worker_connections $NGX_CONNS; }
-http {
-  access_log off;
-$(temp_paths "$T/mock")
-  keepalive_requests 1000000;
-  keepalive_timeout 600s;
+$(nginx_head "$T/mock")
   log_format big '\$server_port \$arg_tag \$status \$bytes_sent \$request_time \$msec';
   server {
     listen 127.0.0.1:$MOCK_D backlog=4096 sndbuf=64k;
@@ -326,18 +334,7 @@ EOF
 # The nginx baseline; master_process stays unset so that callgrind can run it as one process.
 nginx_conf() { # file
   cat >"$1" <<EOF
-$USER_LINE
-worker_processes 1;
-worker_rlimit_nofile $NGX_NOFILE;
-daemon off;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections $NGX_CONNS; }
-http {
-  access_log off;
-$(temp_paths "$T/nginx")
-  keepalive_requests 1000000;
-  keepalive_timeout 600s;
+$(nginx_head "$T/nginx")
   upstream mock {
     server 127.0.0.1:$MOCK_N;
     keepalive 256;
