@@ -71,7 +71,7 @@ struct proxy_req {
     char *body;          /* a replaced request body (owned) */
     struct buf held;     /* RELAY_BUFFER: the answer */
     struct sse_parser sse;
-    struct evkeyvalq up_headers; /* the upstream's header block, as received */
+    struct evkeyvalq up_headers; /* gated: the upstream's header block, kept for the opening */
     /* The gate (speculative forwarding). */
     bool gated;          /* paid has not said yet: nothing reaches the client or paid */
     bool gate_paused;    /* the transfer waits at its first body byte */
@@ -191,27 +191,52 @@ static void on_drain(struct evhttp_connection *evcon, void *arg)
     }
 }
 
+/* The upstream's headers one by one: curl's own while the transfer reports them ('x'), else
+ * the copy the gate kept (up_headers), so an ungated answer is never copied. '*it' starts NULL. */
+static bool next_header(struct proxy_req *p, struct http_xfer *x, void **it, const char **name,
+                        const char **value)
+{
+    if (x) {
+        struct curl_header *h = http_xfer_next_header(x, *it);
+        if (h == NULL)
+            return false;
+        *it = h, *name = h->name, *value = h->value;
+        return true;
+    }
+    struct evkeyval *kv = *it ? TAILQ_NEXT((struct evkeyval *)*it, next)
+                              : TAILQ_FIRST(&p->up_headers);
+    if (kv == NULL)
+        return false;
+    *it = kv, *name = kv->key, *value = kv->value;
+    return true;
+}
+
 /* The upstream's headers go to the client (or are held for paid.c to add the cost first). */
-static void apply_headers(struct proxy_req *p)
+static void apply_headers(struct proxy_req *p, struct http_xfer *x)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(p->r->req);
-    const char *connection = evhttp_find_header(&p->up_headers, "Connection");
-    const char *ctype = evhttp_find_header(&p->up_headers, "Content-Type");
+    const char *connection = NULL, *ctype = NULL, *name, *value;
+    void *it = NULL;
+    while (next_header(p, x, &it, &name, &value)) {
+        if (strcasecmp(name, "connection") == 0)
+            connection = value;
+        else if (strcasecmp(name, "content-type") == 0)
+            ctype = value;
+    }
     p->answered = true;
     p->event_stream = ctype && strncasecmp(ctype, "text/event-stream", 17) == 0;
     if (p->event_stream)
         metrics_on_stream(+1);
     p->relay = p->pd ? paid_on_headers(p->pd, p->status, ctype) : RELAY_PASS;
-    struct evkeyval *h;
-    TAILQ_FOREACH(h, &p->up_headers, next) {
-        if (in_list(h->key, drop_response, NELEM(drop_response)) ||
-            strncasecmp(h->key, "access-control-", 15) == 0 ||
-            named_by_connection(h->key, connection))
+    it = NULL;
+    while (next_header(p, x, &it, &name, &value)) {
+        if (in_list(name, drop_response, NELEM(drop_response)) ||
+            strncasecmp(name, "access-control-", 15) == 0 || named_by_connection(name, connection))
             continue;
         /* A body that routstr rewrites (cost added) gets its own length. */
-        if (p->relay != RELAY_PASS && strcasecmp(h->key, "content-length") == 0)
+        if (p->relay != RELAY_PASS && strcasecmp(name, "content-length") == 0)
             continue;
-        evhttp_add_header(out, h->key, h->value);
+        evhttp_add_header(out, name, value);
     }
     app_reply_headers(p->r);
     p->r->status = (int)p->status;
@@ -233,12 +258,13 @@ static void keep_headers(struct proxy_req *p, struct http_xfer *x)
 static int on_headers(struct http_xfer *x, long status, void *ud)
 {
     struct proxy_req *p = ud;
-    keep_headers(p, x);
     p->got_headers = true;
     p->status = status;
     metrics_on_upstream_headers(&p->sent);
-    if (!p->gated)
-        apply_headers(p);
+    if (p->gated)
+        keep_headers(p, x); /* for proxy_gate_open: curl's are gone with the transfer */
+    else
+        apply_headers(p, x);
     return 0;
 }
 
@@ -322,14 +348,15 @@ static void on_paid(void *ud, struct evbuffer *out)
     app_req_log(r);
 }
 
-/* The transfer's end, as it happened or as the gate replays it. */
-static void transfer_ended(struct proxy_req *p, int status, const char *detail)
+/* The transfer's end, as it happened ('x') or as the gate replays it ('x' NULL). */
+static void transfer_ended(struct proxy_req *p, struct http_xfer *x, int status,
+                           const char *detail)
 {
     struct app_req *r = p->r;
     if (status == HTTP_XFER_OK) {
         if (!p->answered) {
             p->status = 200;
-            apply_headers(p);
+            apply_headers(p, x);
         }
         if (p->pd) {
             struct paid *pd = p->pd;
@@ -395,15 +422,15 @@ static void on_done(struct http_xfer *x, int status, const char *detail, void *u
     struct proxy_req *p = ud;
     p->xfer = NULL; /* the client module frees it right after this returns */
     metrics_on_upstream_end(&p->sent);
-    if (!p->got_headers && status == HTTP_XFER_OK)
-        keep_headers(p, x); /* an answer without a header block of its own */
     if (p->gated) { /* kept for proxy_gate_open */
+        if (!p->got_headers && status == HTTP_XFER_OK)
+            keep_headers(p, x); /* an answer without a header block of its own */
         p->ended = true;
         p->end_status = status;
         p->end_detail = xstrdup(detail ? detail : "");
         return;
     }
-    transfer_ended(p, status, detail);
+    transfer_ended(p, x, status, detail);
 }
 
 static const struct http_xfer_cbs proxy_cbs = {on_headers, on_data, on_done};
@@ -546,9 +573,9 @@ void proxy_gate_open(struct proxy_req *p, struct paid *pd)
         return;
     }
     if (p->got_headers)
-        apply_headers(p);
+        apply_headers(p, NULL);
     if (p->ended) {
-        transfer_ended(p, p->end_status, p->end_detail);
+        transfer_ended(p, NULL, p->end_status, p->end_detail);
         return;
     }
     if (p->gate_paused && p->xfer) {
