@@ -23,6 +23,8 @@ struct cashu_wallet;
 struct app_req;
 struct nostr_app;
 
+#define APP_SPEC_MAX 256 /* speculative requests in flight at once (paid.c); more go plain */
+
 struct app {
     struct config cfg;
     struct event_base *base;
@@ -43,7 +45,8 @@ struct app {
     size_t n_price_quotes;
     /* paid.c */
     struct event *sweep_timer;
-    char (*spec_tokens)[65];       /* tokens (sha256 hex) with a speculative request in flight */
+    /* Tokens (SHA-256 hex) with a speculative request in flight (paid.c). */
+    char spec_tokens[APP_SPEC_MAX][65];
     size_t n_spec_tokens;
     struct app_req *open; /* requests whose reply is not yet fully written */
     size_t n_open;

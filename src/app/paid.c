@@ -27,7 +27,7 @@
  * byte it did not pay for. What an aborted speculation cost upstream is the operator's loss,
  * hence the guards: DLEQs (the proofs were signed by the mint), the wallet's memory of spent
  * Ys (a replay of proofs we took or the mint refused), the claim (a replay of the same token),
- * at most one speculation per token in flight and PAID_SPEC_MAX at once, PAID_SPEC_MAX_PROOFS
+ * at most one speculation per token in flight and APP_SPEC_MAX at once, PAID_SPEC_MAX_PROOFS
  * per token (the DLEQ checks run on the loop). */
 #include "app/paid.h"
 
@@ -53,7 +53,6 @@
 #include "crypto/crypto.h"
 #include "store/store.h"
 
-#define PAID_SPEC_MAX 256       /* speculative requests in flight at once; more go plain */
 #define PAID_SPEC_MAX_PROOFS 64 /* proofs of a token checked on the loop before forwarding */
 
 struct paid {
@@ -105,17 +104,15 @@ bool paid_is_xcashu(const struct paid *pd)
 
 /* Speculation */
 
-/* Registers pd's token as speculated on, unless one is already or PAID_SPEC_MAX are. */
+/* Registers pd's token as speculated on, unless one is already or APP_SPEC_MAX are. */
 static bool spec_begin(struct paid *pd)
 {
     struct app *a = pd->a;
     for (size_t i = 0; i < a->n_spec_tokens; i++)
         if (strcmp(a->spec_tokens[i], pd->cred.rest) == 0)
             return false;
-    if (a->n_spec_tokens == PAID_SPEC_MAX)
+    if (a->n_spec_tokens == APP_SPEC_MAX)
         return false;
-    if (a->spec_tokens == NULL)
-        a->spec_tokens = xcalloc(PAID_SPEC_MAX, sizeof(*a->spec_tokens));
     memcpy(a->spec_tokens[a->n_spec_tokens++], pd->cred.rest, sizeof(pd->cred.rest));
     pd->spec = true;
     return true;
@@ -133,10 +130,6 @@ static void spec_end(struct paid *pd)
                    sizeof(a->spec_tokens[i]));
             break;
         }
-    }
-    if (a->n_spec_tokens == 0) {
-        free(a->spec_tokens);
-        a->spec_tokens = NULL;
     }
 }
 
