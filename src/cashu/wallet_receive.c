@@ -223,6 +223,33 @@ static void on_outputs(int status, void *ud)
     free(outs);
 }
 
+/* One proof checked offline against its mint's cached keys. Returns 0, E_NOTFOUND (no key
+ * for its keyset and amount) or E_PROTO, with '*why'. '*ks' is its keyset (NULL when not
+ * cached). A DLEQ with its blinding factor is verified when present; with 'need_dleq', a proof
+ * without one is refused too. */
+static int check_proof(const struct mint_state *m, const struct cashu_token *t,
+                       const struct cashu_proof *p, bool need_dleq,
+                       const struct cashu_keyset **ks, const char **why)
+{
+    *ks = wallet_keyset(m, p->id);
+    const uint8_t *K = *ks ? cashu_keyset_key(*ks, p->amount) : NULL;
+    bool dleq = p->has_dleq && p->dleq.has_r;
+    *why = NULL;
+    if (K == NULL) {
+        *why = "a proof's amount has no key in its keyset";
+        return E_NOTFOUND;
+    }
+    if (strcmp((*ks)->unit, t->unit) != 0)
+        *why = "a proof's keyset is of another unit than the token";
+    else if (p->witness || strncmp(p->secret, "[\"", 2) == 0)
+        *why = "locked (NUT-10) proofs are not accepted";
+    else if (need_dleq && !dleq)
+        *why = "a proof carries no DLEQ";
+    else if (dleq && cashu_dleq_verify_proof(K, p->secret, strlen(p->secret), p->C, &p->dleq) != 0)
+        *why = "a proof's DLEQ does not verify";
+    return *why ? E_PROTO : 0;
+}
+
 /* Checks what can be checked offline, once the keysets are known. */
 static void on_keys(int status, const char *message, void *ud)
 {
@@ -241,17 +268,8 @@ static void on_keys(int status, const char *message, void *ud)
     const char *bad = NULL;
     for (size_t i = 0; i < t->n_proofs && !bad; i++) {
         const struct cashu_proof *p = &t->proofs[i];
-        const struct cashu_keyset *ks = wallet_keyset(rc->m, p->id);
-        const uint8_t *K = ks ? cashu_keyset_key(ks, p->amount) : NULL;
-        if (K == NULL)
-            bad = "a proof's amount has no key in its keyset";
-        else if (strcmp(ks->unit, t->unit) != 0)
-            bad = "a proof's keyset is of another unit than the token";
-        else if (p->witness || strncmp(p->secret, "[\"", 2) == 0)
-            bad = "locked (NUT-10) proofs are not accepted";
-        else if (p->has_dleq && p->dleq.has_r &&
-                 cashu_dleq_verify_proof(K, p->secret, strlen(p->secret), p->C, &p->dleq) != 0)
-            bad = "a proof's DLEQ does not verify";
+        const struct cashu_keyset *ks;
+        check_proof(rc->m, t, p, false, &ks, &bad);
         for (size_t j = 0; j < i && !bad; j++)
             if (strcmp(t->proofs[j].secret, p->secret) == 0)
                 bad = "the token holds the same proof twice";
@@ -302,15 +320,11 @@ int cashu_wallet_verify_offline(struct cashu_wallet *w, const char *token, size_
     uint8_t Y[33];
     for (size_t i = 0; i < t.n_proofs && rc == 0; i++) {
         const struct cashu_proof *p = &t.proofs[i];
-        const struct cashu_keyset *ks = wallet_keyset(m, p->id);
-        const uint8_t *K = ks ? cashu_keyset_key(ks, p->amount) : NULL;
-        if (K == NULL)
-            rc = E_NOTFOUND;
-        else if (strcmp(ks->unit, t.unit) != 0 || p->witness || strncmp(p->secret, "[\"", 2) == 0 ||
-                 !p->has_dleq || !p->dleq.has_r ||
-                 cashu_dleq_verify_proof(K, p->secret, strlen(p->secret), p->C, &p->dleq) != 0)
-            rc = E_PROTO;
-        else if (cashu_hash_to_curve(Y, p->secret, strlen(p->secret)) != 0)
+        const struct cashu_keyset *ks;
+        const char *why;
+        if ((rc = check_proof(m, &t, p, true, &ks, &why)) != 0)
+            break;
+        if (cashu_hash_to_curve(Y, p->secret, strlen(p->secret)) != 0)
             rc = E_PROTO;
         else if (cashu_yset_has(&w->spent, Y))
             rc = E_CONFLICT;
