@@ -413,9 +413,8 @@ void metrics_on_request(const struct app_req *r)
     metrics_add(node.requests, (const char *const[]){route_of(r->path), r->model, status}, 1);
 }
 
-void metrics_set_model(struct app_req *r, const char *model)
+void metrics_set_model(struct app_req *r, const char *model, const struct billing_model *m)
 {
-    const struct billing_model *m = model ? billing_catalog_find(&r->app->catalog, model) : NULL;
     const char *label = model == NULL                            ? ""
                         : m && strlen(m->id) < sizeof(r->model) ? m->id
                                                                  : "other";

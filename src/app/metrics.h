@@ -18,6 +18,7 @@
 
 struct app;
 struct app_req;
+struct billing_model;
 struct billing_usage;
 struct buf;
 
@@ -62,9 +63,9 @@ void metrics_node_stop(void);
 
 /* request.c: the request ended with r->status (counted once, by route, model and status). */
 void metrics_on_request(const struct app_req *r);
-/* paid.c: the model label of r: the catalogue's id when 'model' names a catalogue entry,
- * "other" when it names none, "" when the request named no model. */
-void metrics_set_model(struct app_req *r, const char *model);
+/* paid.c: the model label of r: the id of 'm', the catalogue entry 'model' names (looked up
+ * by the caller), "other" when it names none (m NULL), "" when the request named no model. */
+void metrics_set_model(struct app_req *r, const char *model, const struct billing_model *m);
 /* paid.c: 'reserved_msat' was reserved; then it ended, 'charged_msat' charged (0: released),
  * 'u' the usage the upstream reported (NULL or !present: none). */
 void metrics_on_reserve(int64_t reserved_msat);

@@ -843,7 +843,8 @@ void paid_handle(struct app_req *r, const char *rest)
     const char *model = json_string_value(json_object_get(pd->body, "model"));
     if (model == NULL)
         model = json_string_value(json_object_get(json_object_get(pd->body, "input"), "model"));
-    metrics_set_model(r, model);
+    const struct billing_model *found = model ? billing_catalog_find(&a->catalog, model) : NULL;
+    metrics_set_model(r, model, found);
 
     bool usable;
     struct billing_rates rates = pricing_rates(a, &usable);
@@ -852,7 +853,7 @@ void paid_handle(struct app_req *r, const char *rest)
                                      : (struct billing_fixed){
                                            .per_request_msat = a->fixed.per_request_msat};
     if (!a->cfg.fixed_pricing && model) {
-        pd->m = billing_catalog_find(&a->catalog, model);
+        pd->m = found;
         if (pd->m == NULL) {
             char msg[200];
             snprintf(msg, sizeof(msg), "Model '%.150s' not found", model);

@@ -188,9 +188,9 @@ static void test_node_hooks(void **state)
         assert_string_equal(route_of(paths[i].path), paths[i].route);
 
     /* An empty catalogue: a named model is "other", none is "" */
-    metrics_set_model(&r, "gpt-4o");
+    metrics_set_model(&r, "gpt-4o", billing_catalog_find(&a.catalog, "gpt-4o"));
     assert_string_equal(r.model, "other");
-    metrics_set_model(&r, NULL);
+    metrics_set_model(&r, NULL, NULL);
     assert_string_equal(r.model, "");
 
     snprintf(r.path, sizeof(r.path), "/v1/chat/completions");
