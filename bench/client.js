@@ -24,7 +24,9 @@
 //        streamed) one after another on one keep-alive connection, each paid with a fresh token
 //        in X-Cashu and no key. Prints "RESULT {json}": p50/p90 of the total time per request.
 //
-// Every other request is POST with a small JSON body and a client key, as an OpenAI SDK sends it.
+// Every request is POST with a small JSON body and a client key, as an OpenAI SDK sends it: a
+// dummy one (which only a free node accepts), or with --key-env NAME the key in the environment
+// variable NAME (the funded sk- key of the billed routstr; kept out of command lines).
 'use strict';
 const net = require('net');
 
@@ -41,13 +43,15 @@ const BODY = JSON.stringify({
   stream: true,
 });
 
+let clientKey = 'sk-bench-client-key';
+
 function requestBytes(u) {
   return Buffer.from(
     `POST ${u.pathname}${u.search} HTTP/1.1\r\n` +
       `Host: ${u.host}\r\n` +
       'Content-Type: application/json\r\n' +
       'Accept: text/event-stream\r\n' +
-      'Authorization: Bearer sk-bench-client-key\r\n' +
+      `Authorization: Bearer ${clientKey}\r\n` +
       `Content-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`
   );
 }
@@ -422,8 +426,15 @@ async function xcashu(a) {
 const a = args();
 const modes = { sse, hold, slow, xcashu };
 if (!modes[a._]) {
-  console.error('usage: client.js sse|hold|slow|xcashu --url URL ...');
+  console.error('usage: client.js sse|hold|slow|xcashu --url URL [--key-env NAME] ...');
   process.exit(2);
+}
+if (a['key-env']) {
+  clientKey = process.env[a['key-env']];
+  if (!clientKey) {
+    console.error(`client.js: --key-env ${a['key-env']}: that variable is empty`);
+    process.exit(2);
+  }
 }
 modes[a._](a).catch((e) => {
   console.error('client.js: ' + (e.stack || e));

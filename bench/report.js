@@ -21,7 +21,9 @@ const KINDS = {
   mock: 'mock upstream (CPU 1)', nginx: 'nginx baseline (CPU 0)', routstr: 'routstr (CPU 0)',
   warmup: 'warm-up', s1: 'S1', s1x: 'S1 calibration (client on CPU 0)', s3warm: 'S3 warm-up', s3: 'S3', s5: 'S5 SSE', s5paced: 'S5 paced SSE',
   s6warm: 'S6 warm-up of each fresh proxy', s6: 'S6', s7warm: 'S7 warm-up', s7: 'S7 slow reader',
-  s7kill: 'S7 killed client', cg: 'callgrind',
+  s7kill: 'S7 killed client', cg: 'callgrind', mint: 'test mint (CPU 1), which funds the billed key',
+  routstr_billed: 'routstr billed (CPU 0)', fund: 'the billed key: a cashu-ts token deposited through the balance API',
+  billed: 'the billed key\'s account after the run',
 };
 KINDS.sx = 'SX X-Cashu: test mint and client (CPU 1), two billed routstr (CPU 0)';
 const cmdGroups = new Map();
@@ -37,8 +39,8 @@ const nginxConf = ((raw.find((r) => r.s === 'nginx_conf') || {}).text || '').tri
 const PATHS = ['direct', 'nginx', 'routstr'];
 const BILLED = 'routstr billed';
 const NOT_YET = 'not measured yet';
-// The billed column: filled from rows of path "routstr_billed" once run.sh measures it (a second
-// routstr with billing ON and an sk- key), "n/a" until then.
+// The billed column: filled from rows of path "routstr_billed" (a second routstr with billing ON
+// and a funded sk- key), "not measured yet" in a run without them (BENCH_BILLED=0, old runs).
 const BK = 'routstr_billed';
 const HAS_B = raw.some((r) => r.path === BK);
 const ALL = [...PATHS, BK];
@@ -141,7 +143,7 @@ for (const n of s6n) {
   for (const path of PROX) {
     const rs = rows('s6').filter((r) => r.n === n && r.path === path);
     s6[n][path] = {
-      kb: stat(rs.map((r) => (r.held_kb - r.base_kb) / r.client.open)),
+      kb: stat(rs.map((r) => (r.client.open ? (r.held_kb - r.base_kb) / r.client.open : null))),
       base: stat(rs.map((r) => r.base_kb)),
       held: stat(rs.map((r) => r.held_kb)),
       after: stat(rs.map((r) => r.after_kb)),
@@ -180,6 +182,18 @@ for (const path of PROX) {
   if (rs.length === 2 && rs.every((r) => r.ir && r.succeeded === r.n))
     cg[path] = { per: (rs[1].ir - rs[0].ir) / (rs[1].n - rs[0].n), n1: rs[0].n, n2: rs[1].n, ir1: rs[0].ir, ir2: rs[1].ir };
   else if (rs.length) cg[path] = { error: rs.map((r) => `${r.n} requests: ${r.succeeded} ok, Ir ${r.ir}`).join('; ') };
+}
+
+// The billed key after the run: deposit − requests × cost must be what it holds (routstr counts
+// the requests: reserved and not released), with nothing reserved and the audit clean.
+const bill = rows('billed')[0] || null;
+if (bill) {
+  const i = bill.info;
+  bill.n = i.total_requests;
+  bill.held = i.balance + i.reserved;
+  bill.expect = bill.fund_msat - bill.n * bill.cost_msat;
+  bill.ok = bill.held === bill.expect && i.reserved === 0 && i.total_spent === bill.n * bill.cost_msat &&
+    bill.audit_status === 0;
 }
 
 const cgSplit = {};
@@ -235,11 +249,17 @@ p(`- machine: ${meta.ncpu} × ${meta.cpu}, Linux ${meta.kernel}, open files limi
 p(`- placement: routstr and the nginx baseline (1 worker) on CPU ${meta.proxy_cpu} (\`taskset -c ${meta.proxy_cpu}\`); ` +
   `mock upstream (nginx + echo module, 1 worker) and every load generator on CPU ${meta.load_cpu}; all on 127.0.0.1`);
 p('- routstr runs with `LOG_LEVEL=warning`: at the default `info` it writes one log line per request, which would ' +
-  'dominate these figures. ' + (HAS_B ? '"routstr billed" is a second routstr with billing ON.' :
+  'dominate these figures. ' + (HAS_B ? 'The "routstr" column is billing OFF: a free node (`FIXED_PRICING=true ' +
+  'FIXED_COST_PER_REQUEST=0`) forwards with no auth, reservation or ledger. "routstr billed" is a second routstr, same ' +
+  `binary and placement (it runs when the other does not), with billing ON: \`FIXED_PRICING=true FIXED_COST_PER_REQUEST=${meta.billed_cost_sats}\` ` +
+  '(nothing per token), every request sent with an `sk-` key and reserved then charged in a SQLite ledger ' +
+  '(`DATABASE_URL` in the temp dir). The key was funded with ' + `${meta.billed_fund_sats} sats ` +
+  'by a token minted with cashu-ts on the test mint of `tests/mint` and deposited through `/v1/balance/create`. ' +
+  'Both run with `RELAYS=` (empty): no Nostr relay connections.' :
   'Every routstr figure is billing OFF: a free node (`FIXED_PRICING=true FIXED_COST_PER_REQUEST=0`) forwards with no ' +
   'auth, reservation or ledger; `RELAYS=` (empty) keeps it off the Nostr relays. The "routstr billed" column (an ' +
   '`sk-` key on SQLite) is not measured yet.'));
-p(`- method: \`../shared/BENCH.md\`. Rounds interleaved direct, nginx, routstr (${meta.rounds} rounds); a figure is the ` +
+p(`- method: \`../shared/BENCH.md\`. Rounds interleaved direct, nginx, routstr${HAS_B ? ', routstr billed' : ''} (${meta.rounds} rounds); a figure is the ` +
   'median of the round medians, [min–max] across rounds. "Added" = path − direct, paired within each round. µs throughout.');
 p(`- whole run: ${meta.elapsed_secs} s; load average ${meta.loadavg_start || '?'} at the start, ${meta.loadavg_end || '?'} at the end ` +
   '(the machine is shared: other engineers\' builds, tests and fuzzers run beside the benchmark, unpinned)');
@@ -270,6 +290,9 @@ sum.push(['S7 killed client: upstream transfer stopped', '—', stopTxt(s7k.ngin
 sum.push(['instructions per request (callgrind)', '—', cg.nginx && cg.nginx.per ? num(cg.nginx.per) : '—',
   cg.routstr && cg.routstr.per ? num(cg.routstr.per) : '—',
   B(cg[BK] && cg[BK].per ? num(cg[BK].per) : '—')]);
+if (bill)
+  sum.push(['billed key after the run: deposit − requests × cost = balance, audit clean', '—', '—', '—',
+    `${bill.ok ? 'yes' : '**NO**'} (${bill.n} requests)`]);
 p(table(['', 'direct', 'nginx', 'routstr', BILLED], sum));
 p();
 p('### Targets (reported, not gated)');
@@ -385,13 +408,14 @@ p();
 p('## S7 backpressure');
 p();
 p(`\`bench/client.js slow\`: one streamed request for the 8 MB SSE answer, read at ${Math.round(meta.s7_rate / 1024)} KB/s; ` +
-  'the nginx and routstr clients run at the same time (each proxy has its own). RSS sampled every 0.5 s from the start of ' +
+  'the clients of every proxy run at the same time (each proxy has its own). RSS sampled every 0.5 s from the start of ' +
   'the request to its end. The mock sends through a fixed 64 KB socket buffer, but the proxy\'s own sockets autotune: ' +
   'on loopback the kernel holds several MB between mock and client, which is why the mock finishes sending well before ' +
   'the client finishes reading. That memory is the kernel\'s, not the proxy\'s RSS. ' +
   `Then, for each proxy, a new client of a 64 MB stream (larger than what the kernel buffers) is killed (SIGKILL) ${meta.s7_kill_after} s ` +
   'in; the mock upstream logs the end of that transfer with the bytes it had sent (nginx `$bytes_sent`) and the time, which ' +
-  'tells whether and when the proxy let go of the upstream.');
+  'tells whether and when the proxy let go of the upstream.' + (HAS_B ? ' The billed routstr ends a stream with its ' +
+  'usage and cost chunk, so its client reads a few hundred bytes more than the mock sent.' : ''));
 p();
 const s7rows = [];
 const pp = ['nginx', 'routstr'];
@@ -445,7 +469,30 @@ else {
 }
 p();
 
-sxSection();
+if (bill) {
+  const i = bill.info;
+  p('## The billed key\'s account');
+  p();
+  p('After every scenario, `GET /v1/balance/info` with the key, then `routstr audit` on the billed node\'s database. ' +
+    'Requests are routstr\'s own count (`total_requests`: reserved and not released; a load generator does not count ' +
+    'the requests still in flight when its time is up). Every one costs the fixed price, so the key must hold exactly ' +
+    'its deposit minus requests × cost.');
+  p();
+  p(table(['', 'msat'], [
+    ['deposit', num(bill.fund_msat)],
+    [`requests × cost (${bill.n} × ${bill.cost_msat})`, num(bill.n * bill.cost_msat)],
+    ['deposit − requests × cost', num(bill.expect)],
+    ['balance held (spendable + reserved)', num(bill.held)],
+    ['reserved', num(i.reserved)],
+    ['total spent', num(i.total_spent)],
+  ]));
+  p();
+  p(`Balance as expected: ${bill.held === bill.expect ? 'yes' : `**NO** (off by ${num(bill.held - bill.expect)} msat)`}; ` +
+    `nothing reserved: ${i.reserved === 0 ? 'yes' : '**NO**'}; total spent = requests × cost: ` +
+    `${i.total_spent === bill.n * bill.cost_msat ? 'yes' : '**NO**'}; \`routstr audit\` exit status ${bill.audit_status}: ` +
+    `\`${(bill.audit || '').split('\n')[0]}\``);
+  p();
+}
 
 if (cmds) {
 p('## Command lines');

@@ -2,11 +2,14 @@
 # run.sh -- routstr's benchmark (make bench). Method: ../shared/BENCH.md; what each scenario
 # measures and how to read the results: bench/README.md.
 #
-# One run measures three paths to the same mock upstream, interleaved round by round:
-#   direct   client -> mock upstream
-#   nginx    client -> nginx proxy_pass (1 worker, CPU 0, proxy_buffering off, upstream keep-alive)
-#   routstr  client -> build/routstr (taskset -c 0, LOG_LEVEL=warning)
-# The mock upstream (nginx + echo module, 1 worker) and every load generator run on CPU 1.
+# One run measures four paths to the same mock upstream, interleaved round by round:
+#   direct          client -> mock upstream
+#   nginx           client -> nginx proxy_pass (1 worker, CPU 0, proxy_buffering off, keep-alive)
+#   routstr         client -> build/routstr (taskset -c 0, LOG_LEVEL=warning), billing off
+#   routstr_billed  client -> a second build/routstr, billing on: FIXED_COST_PER_REQUEST sats a
+#                   request from an sk- key funded on the test mint (tests/mint), SQLite ledger
+# The mock upstream (nginx + echo module, 1 worker), the test mint and every load generator run
+# on CPU 1.
 # Everything listens on 127.0.0.1 and lives in a temp dir under bench/tmp/ (kept only when the
 # run fails); every process started here is stopped on exit. Results: bench/results/DATE.md.
 #
@@ -17,7 +20,9 @@
 # BENCH_OUT (results file), BENCH_KEEP_TMP=1 (keep the temp dir), BENCH_QUICK=1 (a short smoke
 # run, figures not meant to be kept), BENCH_ROUTSTR_BIN (the binary to measure; default
 # build/routstr, which 'make bench' has just built from the working tree), BENCH_REV (a commit:
-# measure a binary built from 'git archive REV' in the temp dir instead).
+# measure a binary built from 'git archive REV' in the temp dir instead), BENCH_BILLED (1; 0
+# leaves the billed path out), BENCH_BILLED_COST_SATS (1: the price of a request on it),
+# BENCH_BILLED_FUND_SATS (20000000: the key's deposit, enough for every request of a full run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -39,7 +44,7 @@ want() { [[ $SCENARIOS == *" $1 "* ]]; }
 want cg || CALLGRIND=0
 CG_N1=100
 CG_N2=600
-BUDGET_SECS=${BENCH_BUDGET_SECS:-540} # optional parts are skipped past this
+BUDGET_SECS=${BENCH_BUDGET_SECS:-720} # optional parts are skipped past this (4 paths: ~ +1/3)
 SX_N=${BENCH_SX_N:-50}
 SX_ROUNDS=${BENCH_SX_ROUNDS:-3}
 SX_SWAP_MS=${BENCH_SX_SWAP_MS:-20}
@@ -50,7 +55,15 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 fi
 PROXY_CPU=0
 LOAD_CPU=1
+BILLED=${BENCH_BILLED:-1}
+BILLED_COST_SATS=${BENCH_BILLED_COST_SATS:-1}
+BILLED_FUND_SATS=${BENCH_BILLED_FUND_SATS:-20000000}
 PATHS=(direct nginx routstr)
+PROXIES=(nginx routstr) # the paths with a proxy process to measure (S6, S7, callgrind)
+if [[ $BILLED == 1 ]]; then
+  PATHS+=(routstr_billed)
+  PROXIES+=(routstr_billed)
+fi
 ECHO_MODULE=/usr/lib/nginx/modules/ngx_http_echo_module.so
 API=/v1/chat/completions
 UPSTREAM_KEY=sk-upstream-bench-key
@@ -71,6 +84,9 @@ if [[ $CALLGRIND == 1 ]] && ! command -v valgrind >/dev/null; then
   CALLGRIND=0
 fi
 command -v h2load >/dev/null || { [[ $CALLGRIND == 1 ]] && log "h2load not found: callgrind skipped"; CALLGRIND=0; }
+if [[ $BILLED == 1 ]]; then
+  [[ -d tests/node_modules/@cashu/cashu-ts ]] || die "the billed path needs the test mint's packages: (cd tests && npm ci), or BENCH_BILLED=0"
+fi
 
 # Each proxied stream holds two descriptors in the proxy: take all the hard limit allows.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -192,7 +208,9 @@ note_cmd() { # kind command...: records a command line for the report (duplicate
   for a in "$@"; do
     if [[ $a =~ ^[A-Za-z0-9_./:=,@%+-]+$ || $a == "# "* ]]; then line+="$a "; else line+="'$a' "; fi
   done
-  printf '%s\t%s\n' "$kind" "${line% }" | sed "s#$T/#\$TMP/#g; s#$ROOT/##g" >>"$CMDS"
+  # The billed key never lands in the report: its value shows as the variable that holds it.
+  printf '%s\t%s\n' "$kind" "${line% }" |
+    sed "s#$T/#\$TMP/#g; s#$ROOT/##g${BENCH_BILLED_KEY:+; s#$BENCH_BILLED_KEY#\$BENCH_BILLED_KEY#g}" >>"$CMDS"
 }
 note_raw() { printf '%s\t%s\n' "$1" "$2" >>"$CMDS"; }
 cmd() { # kind command...: note_cmd, then run it in the foreground
@@ -207,8 +225,11 @@ raw() { printf '%s\n' "$1" >>"$RAW"; }
 free_port MOCK_D # direct clients
 free_port MOCK_N # nginx's upstream connections
 free_port MOCK_R # routstr's upstream connections
+free_port MOCK_B # the billed routstr's upstream connections
 free_port NGINX_PORT
 free_port ROUTSTR_PORT
+free_port ROUTSTR_B_PORT
+free_port MINT_PORT
 USER_LINE=""
 [[ $(id -u) -eq 0 ]] && USER_LINE="user $(id -un) $(id -gn);" # workers stay the current user
 
@@ -235,9 +256,10 @@ sse_body() { # delay between chunks (seconds, 0 = none)
   printf "      echo -n '%s'; echo_flush;\n" "$USAGE_CHUNK"
   printf "      echo -n '%s';\n" "$DONE_CHUNK"
 }
-idle_body() { # a first event, then a comment every 5 s for an hour (a write is how nginx notices a gone peer)
+idle_body() { # a first data event, then a comment every 5 s for an hour (a write is how nginx notices a gone peer)
   local i
-  printf "      echo -n ': open\\\\n\\\\n'; echo_flush;\n"
+  # A data event, not a comment: a billed routstr drops keep-alive comments (clients.md §1.5).
+  printf "      echo -n '%s'; echo_flush;\n" "$(chunk 0)"
   for ((i = 0; i < 720; i++)); do printf "      echo_sleep 5; echo -n ': idle\\\\n\\\\n'; echo_flush;\n"; done
 }
 
@@ -265,9 +287,9 @@ $(temp_paths "$1")
 EOF
 }
 
-mkdir -p "$T/mock" "$T/nginx" "$T/routstr"
+mkdir -p "$T/mock" "$T/nginx" "$T/routstr" "$T/routstr_billed" "$T/mint"
 cat >"$T/mock/nginx.conf" <<EOF
-# The mock upstream: nginx + echo module, one worker on CPU $LOAD_CPU. Three listeners, one per
+# The mock upstream: nginx + echo module, one worker on CPU $LOAD_CPU. Four listeners, one per
 # path, so each proxy's upstream connections can be told apart. A fixed 64 KB send buffer (no
 # autotuning up to 4 MB) keeps most of the 8 MB stream in the mock until the proxy reads it, so
 # S7 sees whether a proxy buffers it and whether it lets go of it when its client dies.
@@ -278,6 +300,7 @@ $(nginx_head "$T/mock")
     listen 127.0.0.1:$MOCK_D backlog=4096 sndbuf=64k;
     listen 127.0.0.1:$MOCK_N backlog=4096 sndbuf=64k;
     listen 127.0.0.1:$MOCK_R backlog=4096 sndbuf=64k;
+    listen 127.0.0.1:$MOCK_B backlog=4096 sndbuf=64k;
     default_type application/json;
     location = /health { return 200 'ok\n'; }
     location = /_status { stub_status; }
@@ -359,7 +382,7 @@ EOF
 nginx_conf "$T/nginx/nginx.conf"
 
 # ---------------------------------------------------------------- start / stop
-MOCK_MASTER="" MOCK_WORKER="" NGINX_MASTER="" NGINX_WORKER="" ROUTSTR_PID=""
+MOCK_MASTER="" MOCK_WORKER="" NGINX_MASTER="" NGINX_WORKER="" ROUTSTR_PID="" ROUTSTR_B_PID="" MINT_PID=""
 
 start_mock() {
   note_cmd mock taskset -c "$LOAD_CPU" nginx -p "$T/mock" -c "$T/mock/nginx.conf" -e "$T/mock/error.log"
@@ -405,29 +428,75 @@ stop_routstr() {
 }
 note_raw routstr "cd \$TMP/routstr && ${routstr_env[*]} taskset -c $PROXY_CPU $ROUTSTR_SHOWN"
 
+# The test mint of tests/mint (Node, fake Lightning) that funds the billed key; on CPU 1.
+start_mint() {
+  note_cmd mint taskset -c "$LOAD_CPU" node tests/mint/mint.js --port "$MINT_PORT"
+  taskset -c "$LOAD_CPU" node tests/mint/mint.js --port "$MINT_PORT" >"$T/mint/mint.log" 2>&1 &
+  MINT_PID=$!
+  PIDS[mint]=$MINT_PID
+  wait_http "http://127.0.0.1:$MINT_PORT/v1/info" 20 "$MINT_PID" || die "test mint did not start: $(cat "$T/mint/mint.log")"
+}
+
+# Billing ON: every request costs BILLED_COST_SATS (nothing per token), reserved then settled on
+# an sk- key in a SQLite ledger of its own; the wallet trusts the test mint only.
+routstr_b_env=(env -u TOR_PROXY_URL -u CORS_ORIGINS -u NSEC -u HTTP_URL -u ONION_URL
+  UPSTREAM_BASE_URL="http://127.0.0.1:$MOCK_B/v1" UPSTREAM_API_KEY="$UPSTREAM_KEY"
+  HOST=127.0.0.1 PORT="$ROUTSTR_B_PORT" LOG_LEVEL=warning SHUTDOWN_GRACE_SECONDS=2
+  FIXED_PRICING=true FIXED_COST_PER_REQUEST="$BILLED_COST_SATS" FIXED_PER_1K_INPUT_TOKENS=0
+  FIXED_PER_1K_OUTPUT_TOKENS=0 RELAYS= CASHU_MINTS="http://127.0.0.1:$MINT_PORT"
+  DATABASE_URL="sqlite:///$T/routstr_billed/routstr.db")
+
+start_routstr_billed() {
+  (cd "$T/routstr_billed" && exec "${routstr_b_env[@]}" taskset -c "$PROXY_CPU" "$ROUTSTR_BIN") \
+    >>"$T/routstr_billed/routstr.log" 2>&1 &
+  ROUTSTR_B_PID=$!
+  PIDS[routstr_billed]=$ROUTSTR_B_PID
+  wait_http "http://127.0.0.1:$ROUTSTR_B_PORT/health" 20 "$ROUTSTR_B_PID" || die "billed routstr did not start: $(tail -5 "$T/routstr_billed/routstr.log")"
+}
+stop_routstr_billed() {
+  stop_pid "$ROUTSTR_B_PID" TERM
+  unset 'PIDS[routstr_billed]'
+}
+[[ $BILLED == 1 ]] && note_raw routstr_billed "$(sed "s#$T/#\$TMP/#g" <<<"cd \$TMP/routstr_billed && ${routstr_b_env[*]} taskset -c $PROXY_CPU $ROUTSTR_SHOWN")"
+
+restart_proxy() { # path: a freshly started proxy
+  case $1 in
+    nginx) stop_nginx; start_nginx ;;
+    routstr) stop_routstr; start_routstr ;;
+    routstr_billed) stop_routstr_billed; start_routstr_billed ;;
+  esac
+}
+
 url_of() {
   case $1 in
     direct) echo "http://127.0.0.1:$MOCK_D$API" ;;
     nginx) echo "http://127.0.0.1:$NGINX_PORT$API" ;;
     routstr) echo "http://127.0.0.1:$ROUTSTR_PORT$API" ;;
+    routstr_billed) echo "http://127.0.0.1:$ROUTSTR_B_PORT$API" ;;
   esac
 }
+is_billed() { [[ $1 == *"127.0.0.1:$ROUTSTR_B_PORT/"* ]]; } # url
+wrk_key() { is_billed "$1" && printf '%s\n' -- BENCH_BILLED_KEY; return 0; } # url: wrk.lua's args
+client_key() { is_billed "$1" && printf '%s\n' --key-env BENCH_BILLED_KEY; return 0; } # url: client.js's
 pid_of() {
   case $1 in
     direct) echo "$MOCK_WORKER" ;;
     nginx) echo "$NGINX_WORKER" ;;
     routstr) echo "$ROUTSTR_PID" ;;
+    routstr_billed) echo "$ROUTSTR_B_PID" ;;
   esac
 }
-routstr_check() { # where: dies with routstr's exit status if it is gone (a crash is a finding)
-  running "$ROUTSTR_PID" && return 0
-  local rc=0
-  wait "$ROUTSTR_PID" 2>/dev/null || rc=$?
-  raw "{\"s\":\"exit\",\"path\":\"routstr\",\"where\":\"$1\",\"status\":$rc}"
-  die "routstr (pid $ROUTSTR_PID) exited during $1 with status $rc$( ((rc > 128)) && echo " (signal $((rc - 128)))"); log tail: $(tail -5 "$T/routstr/routstr.log")"
+routstr_check() { # where [path]: dies with routstr's exit status if it is gone (a crash is a finding)
+  local path=${2:-routstr} pid rc=0
+  pid=$(pid_of "$path")
+  running "$pid" && return 0
+  wait "$pid" 2>/dev/null || rc=$?
+  raw "{\"s\":\"exit\",\"path\":\"$path\",\"where\":\"$1\",\"status\":$rc}"
+  die "$path (pid $pid) exited during $1 with status $rc$( ((rc > 128)) && echo " (signal $((rc - 128)))"); log tail: $(tail -5 "$T/$path/routstr.log")"
 }
 alive_check() { # every proxy still running?
   routstr_check "$1"
+  [[ $BILLED == 1 ]] && routstr_check "$1" routstr_billed
   running "$NGINX_WORKER" || die "nginx worker exited during $1"
   running "$MOCK_WORKER" || die "mock upstream exited during $1"
 }
@@ -439,20 +508,37 @@ mock_accepts() { # connections the mock has accepted so far (stub_status; this r
 wrk_run() { # kind conns secs url [cpu] -> the RESULT json
   local kind=$1 c=$2 d=$3 url=$4 cpu=${5:-$LOAD_CPU} out
   out=$(cmd "$kind" timeout $((d + 30)) taskset -c "$cpu" wrk -t1 -c"$c" -d"${d}s" --latency \
-    -s "$ROOT/bench/wrk.lua" "$url" 2>&1) || die "wrk failed: $out"
+    -s "$ROOT/bench/wrk.lua" "$url" $(wrk_key "$url") 2>&1) || die "wrk failed: $out"
   grep '^RESULT ' <<<"$out" | cut -c8- || die "wrk printed no result: $out"
 }
 
 # ---------------------------------------------------------------- start
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "temp dir $T"
-log "ports: mock $MOCK_D/$MOCK_N/$MOCK_R, nginx $NGINX_PORT, routstr $ROUTSTR_PORT; nofile $NOFILE"
+log "ports: mock $MOCK_D/$MOCK_N/$MOCK_R/$MOCK_B, nginx $NGINX_PORT, routstr $ROUTSTR_PORT, billed $ROUTSTR_B_PORT, mint $MINT_PORT; nofile $NOFILE"
 start_mock
 start_nginx
 start_routstr
+BILLED_FUND_MSAT=0
+if [[ $BILLED == 1 ]]; then
+  start_mint
+  start_routstr_billed
+  # The key, funded through the balance API like any client's; kept in a 0600 file and the
+  # environment of the load generators, never in a command line or the report.
+  cmd fund timeout 120 taskset -c "$LOAD_CPU" node bench/fund.mjs --mint "http://127.0.0.1:$MINT_PORT" \
+    --routstr "http://127.0.0.1:$ROUTSTR_B_PORT" --sats "$BILLED_FUND_SATS" --key-file "$T/routstr_billed/key" \
+    >"$T/routstr_billed/fund.out" 2>&1 || die "funding the billed key: $(cat "$T/routstr_billed/fund.out")"
+  BENCH_BILLED_KEY=$(<"$T/routstr_billed/key")
+  export BENCH_BILLED_KEY
+  BILLED_FUND_MSAT=$((BILLED_FUND_SATS * 1000))
+  log "billed key funded: $(cat "$T/routstr_billed/fund.out")"
+fi
+auth_header() { # url: the curl -H argument a request through that path sends
+  if is_billed "$1"; then echo "authorization: Bearer $BENCH_BILLED_KEY"; else echo 'authorization: Bearer sk-bench-client-key'; fi
+}
 for p in "${PATHS[@]}"; do
   code=$(curl -s -o "$T/probe.json" -w '%{http_code}' -H 'content-type: application/json' \
-    -d '{"model":"bench-model"}' "$(url_of "$p")")
+    -H "$(auth_header "$(url_of "$p")")" -d '{"model":"bench-model"}' "$(url_of "$p")")
   [[ $code == 200 ]] && grep -q '"usage"' "$T/probe.json" || die "$p: probe answered $code: $(head -c 300 "$T/probe.json")"
 done
 log "warm-up"
@@ -499,9 +585,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
   want s5 || break
   for p in "${PATHS[@]}"; do
     url=$(url_of "$p")
-    out=$(cmd s5 timeout 120 taskset -c "$LOAD_CPU" node bench/client.js sse --url "$url?mock=sse" --n "$S5_N" 2>&1) || die "S5 client: $out"
+    out=$(cmd s5 timeout 120 taskset -c "$LOAD_CPU" node bench/client.js sse --url "$url?mock=sse" --n "$S5_N" $(client_key "$url") 2>&1) || die "S5 client: $out"
     res=$(grep '^RESULT ' <<<"$out" | cut -c8-)
-    out=$(cmd s5paced timeout 120 taskset -c "$LOAD_CPU" node bench/client.js sse --url "$url?mock=paced" --n "$S5_PACED_N" --warm 2 2>&1) || die "S5 client: $out"
+    out=$(cmd s5paced timeout 120 taskset -c "$LOAD_CPU" node bench/client.js sse --url "$url?mock=paced" --n "$S5_PACED_N" --warm 2 $(client_key "$url") 2>&1) || die "S5 client: $out"
     resp=$(grep '^RESULT ' <<<"$out" | cut -c8-)
     raw "{\"s\":\"s5\",\"round\":$r,\"path\":\"$p\",\"sse\":$res,\"paced\":$resp}"
   done
@@ -510,7 +596,7 @@ alive_check S5
 
 # ---------------------------------------------------------------- S6 memory per idle stream
 mock_streams() { # connections the mock holds from the proxies
-  ss -Htn state established state close-wait "( sport = :$MOCK_N or sport = :$MOCK_R )" | wc -l
+  ss -Htn state established state close-wait "( sport = :$MOCK_N or sport = :$MOCK_R or sport = :$MOCK_B )" | wc -l
 }
 wait_mock_quiet() {
   local i
@@ -533,17 +619,17 @@ hold_streams() { # path n: holds n idle streams through path; sets HOLD_{READY,H
   local p=$1 n=$2 url pid i
   url=$(url_of "$p")
   pid=$(pid_of "$p")
-  [[ $p == routstr ]] && routstr_check "S6 before holding $n streams"
+  [[ $p == routstr* ]] && routstr_check "S6 before holding $n streams" "$p"
   rm -f "$T/hold.ready"
   hold=(taskset -c "$LOAD_CPU" node bench/client.js hold --url "$url?mock=idle" --n "$n"
-    --par 100 --timeout 90 --max-hold 150 --ready-file "$T/hold.ready")
+    --par 100 --timeout 90 --max-hold 150 --ready-file "$T/hold.ready" $(client_key "$url"))
   note_cmd s6 "${hold[@]}"
   "${hold[@]}" >"$T/hold.out" 2>&1 & # taskset execs node: $! is node, and gets SIGUSR2
   PIDS[hold]=$!
   local t0=$SECONDS
   while [[ ! -s $T/hold.ready ]] && running "${PIDS[hold]}" && ((SECONDS - t0 < 120)); do sleep 0.1; done
   HOLD_READY=$(cat "$T/hold.ready" 2>/dev/null || true)
-  [[ $p == routstr ]] && routstr_check "S6 while opening $n streams"
+  [[ $p == routstr* ]] && routstr_check "S6 while opening $n streams" "$p"
   if [[ -z $HOLD_READY ]]; then
     local rc=0 state
     state=$(awk '{print $3}' "/proc/${PIDS[hold]}/stat" 2>/dev/null || echo gone)
@@ -563,10 +649,10 @@ hold_streams() { # path n: holds n idle streams through path; sets HOLD_{READY,H
 want s6 && log "S6: idle streams ${s6_sizes[*]} x $S6_ROUNDS rounds, fresh proxy each"
 for n in "${s6_sizes[@]}"; do
   for ((r = 1; r <= S6_ROUNDS; r++)); do
-    for p in nginx routstr; do
-      if [[ $p == nginx ]]; then stop_nginx; start_nginx; else stop_routstr; start_routstr; fi
+    for p in "${PROXIES[@]}"; do
+      restart_proxy "$p"
       wrk_run s6warm 20 1 "$(url_of "$p")" >/dev/null # code and pools warmed as after real traffic
-      [[ $p == routstr ]] && routstr_check "S6 warm-up"
+      [[ $p == routstr* ]] && routstr_check "S6 warm-up" "$p"
       wait_mock_quiet
       pid=$(pid_of "$p")
       sleep 0.5
@@ -590,16 +676,15 @@ alive_check S6
 
 # ---------------------------------------------------------------- S7 backpressure
 s7() {
-log "S7: 8 MB stream read at $S7_RATE B/s by nginx and routstr clients at once"
-stop_nginx; start_nginx
-stop_routstr; start_routstr
-for p in nginx routstr; do wrk_run s7warm 10 1 "$(url_of "$p")" >/dev/null; done
+log "S7: 8 MB stream read at $S7_RATE B/s by ${PROXIES[*]} clients at once"
+for p in "${PROXIES[@]}"; do restart_proxy "$p"; done
+for p in "${PROXIES[@]}"; do wrk_run s7warm 10 1 "$(url_of "$p")" >/dev/null; done
 declare -A slow_pid=() rss0=() rssmax=() rss_series=()
-for p in nginx routstr; do
+for p in "${PROXIES[@]}"; do
   note_cmd s7 taskset -c "$LOAD_CPU" node bench/client.js slow --url "$(url_of "$p")?mock=big&tag=slow-$p" \
-    --rate "$S7_RATE"
+    --rate "$S7_RATE" $(client_key "$(url_of "$p")")
   taskset -c "$LOAD_CPU" node bench/client.js slow --url "$(url_of "$p")?mock=big&tag=slow-$p" \
-    --rate "$S7_RATE" >"$T/slow-$p.out" 2>&1 &
+    --rate "$S7_RATE" $(client_key "$(url_of "$p")") >"$T/slow-$p.out" 2>&1 &
   slow_pid[$p]=$!
   PIDS[slow-$p]=$!
   pid=$(pid_of "$p")
@@ -610,7 +695,7 @@ done
 t_start=$SECONDS
 while :; do
   running=0
-  for p in nginx routstr; do
+  for p in "${PROXIES[@]}"; do
     kill -0 "${slow_pid[$p]}" 2>/dev/null && running=1
     v=$(rss_kb "$(pid_of "$p")" 2>/dev/null || echo 0)
     rss_series[$p]+="$v,"
@@ -620,7 +705,7 @@ while :; do
   ((SECONDS - t_start > 170)) && break
   sleep 0.5
 done
-for p in nginx routstr; do
+for p in "${PROXIES[@]}"; do
   wait "${slow_pid[$p]}" 2>/dev/null || true
   unset "PIDS[slow-$p]"
   res=$(grep '^RESULT ' "$T/slow-$p.out" | cut -c8- || true)
@@ -634,12 +719,12 @@ done
 # buffer, more per autotuned receive buffer) can hold all of an 8 MB answer a few hundred ms
 # after it starts, and then the mock has finished sending before the kill whatever the proxy does.
 log "S7: a client killed ${S7_KILL_AFTER}s into a 64 MB stream"
-for p in nginx routstr; do
+for p in "${PROXIES[@]}"; do
   pid=$(pid_of "$p")
   note_cmd s7kill taskset -c "$LOAD_CPU" node bench/client.js slow --url "$(url_of "$p")?mock=huge&tag=kill-$p" \
-    --rate "$S7_RATE" "# then kill -KILL after ${S7_KILL_AFTER}s"
+    --rate "$S7_RATE" $(client_key "$(url_of "$p")") "# then kill -KILL after ${S7_KILL_AFTER}s"
   taskset -c "$LOAD_CPU" node bench/client.js slow --url "$(url_of "$p")?mock=huge&tag=kill-$p" \
-    --rate "$S7_RATE" >"$T/kill-$p.out" 2>&1 &
+    --rate "$S7_RATE" $(client_key "$(url_of "$p")") >"$T/kill-$p.out" 2>&1 &
   kpid=$!
   PIDS[kill-$p]=$kpid
   sleep "$S7_KILL_AFTER"
@@ -655,7 +740,8 @@ for p in nginx routstr; do
     sleep 0.1
   done
   sleep 0.5
-  health=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'content-type: application/json' -d '{}' "$(url_of "$p")" || true)
+  health=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'content-type: application/json' \
+    -H "$(auth_header "$(url_of "$p")")" -d '{}' "$(url_of "$p")" || true)
   raw "{\"s\":\"s7kill\",\"path\":\"$p\",\"t_kill\":$t_kill,\"client_read_bytes\":${read_bytes:-null},\"mock_log\":\"$line\",\"rss_kb\":$(rss_kb "$pid"),\"after_status\":\"$health\",\"expect_body_bytes\":$HUGE_BODY_BYTES}"
   log "S7: killed $p client; mock log: ${line:-nothing within 10 s}; next request $health"
 done
@@ -669,9 +755,10 @@ if [[ $CALLGRIND == 1 ]] && ((SECONDS > BUDGET_SECS)); then
   CALLGRIND=0
 fi
 if [[ $CALLGRIND == 1 ]]; then
-  log "callgrind: $CG_N1 and $CG_N2 requests through routstr and nginx"
+  log "callgrind: $CG_N1 and $CG_N2 requests through ${PROXIES[*]}"
   stop_nginx
   stop_routstr
+  [[ $BILLED == 1 ]] && stop_routstr_billed
   printf '%s' '{"model":"bench-model","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}' >"$T/body.json"
   cg_total() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
   # Self cost per function of a callgrind output: "Ir<TAB>function<TAB>object" lines.
@@ -702,7 +789,7 @@ if [[ $CALLGRIND == 1 ]]; then
         printf "]}"
       }' <(cg_functions "$1") <(cg_functions "$2")
   }
-  for p in routstr nginx; do
+  for p in "${PROXIES[@]}"; do
     for n in "$CG_N1" "$CG_N2"; do
       out=$T/cg-$p-$n.out
       vg=(valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no)
@@ -710,6 +797,10 @@ if [[ $CALLGRIND == 1 ]]; then
         (cd "$T/routstr" && exec "${routstr_env[@]}" taskset -c "$PROXY_CPU" "${vg[@]}" "$ROUTSTR_BIN") \
           >"$T/cg-$p-$n.log" 2>&1 &
         health="http://127.0.0.1:$ROUTSTR_PORT/health"
+      elif [[ $p == routstr_billed ]]; then
+        (cd "$T/routstr_billed" && exec "${routstr_b_env[@]}" taskset -c "$PROXY_CPU" "${vg[@]}" "$ROUTSTR_BIN") \
+          >"$T/cg-$p-$n.log" 2>&1 &
+        health="http://127.0.0.1:$ROUTSTR_B_PORT/health"
       else
         taskset -c "$PROXY_CPU" "${vg[@]}" nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" \
           -g "master_process off;" >"$T/cg-$p-$n.log" 2>&1 &
@@ -719,7 +810,7 @@ if [[ $CALLGRIND == 1 ]]; then
       note_cmd cg taskset -c "$PROXY_CPU" "${vg[@]}" "<the $p command line above>"
       wait_http "$health" 60 "${PIDS[cg]}" || die "$p under valgrind did not start: $(tail -5 "$T/cg-$p-$n.log")"
       cmd cg timeout 120 taskset -c "$LOAD_CPU" h2load --h1 -n "$n" -c 1 -d "$T/body.json" \
-        -H 'content-type: application/json' -H 'authorization: Bearer sk-bench-client-key' \
+        -H 'content-type: application/json' -H "$(auth_header "$(url_of "$p")")" \
         "$(url_of "$p")" >"$T/cg-h2load-$p-$n.log" 2>&1 || die "h2load: $(cat "$T/cg-h2load-$p-$n.log")"
       stop_pid "${PIDS[cg]}" TERM
       unset 'PIDS[cg]'
@@ -797,6 +888,23 @@ sx() {
   unset 'PIDS[sx-mint]'
 }
 want sx && sx
+# ---------------------------------------------------------------- the billed key's account
+# Every request through the billed path was reserved and then charged BILLED_COST_SATS (or
+# released, uncounted): the key must hold its deposit minus requests x cost, nothing reserved,
+# and 'routstr audit' must find the ledger consistent. Counted by routstr (total_requests), since
+# a load generator does not count the requests still in flight when its time is up.
+if [[ $BILLED == 1 ]]; then
+  running "$ROUTSTR_B_PID" || start_routstr_billed
+  info=$(curl -s -m 10 -H "$(auth_header "$(url_of routstr_billed)")" "http://127.0.0.1:$ROUTSTR_B_PORT/v1/balance/info") ||
+    die "billed key: /v1/balance/info did not answer"
+  stop_routstr_billed
+  audit_rc=0
+  audit_out=$(cd "$T/routstr_billed" && "${routstr_b_env[@]}" "$ROUTSTR_BIN" audit 2>&1) || audit_rc=$?
+  note_cmd billed curl -H "$(auth_header "$(url_of routstr_billed)")" "http://127.0.0.1:$ROUTSTR_B_PORT/v1/balance/info"
+  note_cmd billed "$ROUTSTR_BIN" audit "# with the billed routstr's environment"
+  raw "{\"s\":\"billed\",\"path\":\"routstr_billed\",\"fund_msat\":$BILLED_FUND_MSAT,\"cost_msat\":$((BILLED_COST_SATS * 1000)),\"info\":$(node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); delete j.api_key; process.stdout.write(JSON.stringify(j))' <<<"$info"),\"audit_status\":$audit_rc,\"audit\":$(node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8").trim()))' <<<"$audit_out")}"
+  log "billed key: $(sed 's/"api_key":"[^"]*",//' <<<"$info"); audit exit $audit_rc"
+fi
 
 # ---------------------------------------------------------------- report
 git_rev=$REV
@@ -826,7 +934,8 @@ cat >"$T/meta.json" <<EOF
  "rounds":$ROUNDS,"s1_secs":$S1_SECS,"s3_secs":$S3_SECS,"s3_warm_secs":$S3_WARM_SECS,"s3_conns":$S3_CONNS,
  "s5_n":$S5_N,"s5_paced_n":$S5_PACED_N,"s6_rounds":$S6_ROUNDS,"s7_rate":$S7_RATE,"s7_kill_after":$S7_KILL_AFTER,
  "cg_n1":$CG_N1,"cg_n2":$CG_N2,"sx_n":$SX_N,"sx_rounds":$SX_ROUNDS,"sx_swap_ms":$SX_SWAP_MS,
- "quick":${BENCH_QUICK:-0},"elapsed_secs":$SECONDS}
+ "quick":${BENCH_QUICK:-0},"elapsed_secs":$SECONDS,
+ "billed":$BILLED,"billed_cost_sats":$BILLED_COST_SATS,"billed_fund_sats":$BILLED_FUND_SATS}
 EOF
 jstr() { node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")))' <"$1"; }
 {

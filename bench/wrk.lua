@@ -9,6 +9,20 @@ wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Say hel
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench-client-key"
 
+-- "wrk ... URL -- NAME": the key is the one in the environment variable NAME instead (the
+-- funded sk- key of the billed routstr), so that it never shows in a command line. wrk builds
+-- the request after init() returns.
+init = function(args)
+  if args[1] then
+    local key = os.getenv(args[1])
+    if not key or key == "" then
+      io.stderr:write("wrk.lua: the environment variable " .. args[1] .. " is empty\n")
+      os.exit(2)
+    end
+    wrk.headers["Authorization"] = "Bearer " .. key
+  end
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

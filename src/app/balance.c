@@ -8,8 +8,10 @@
  *
  * A token given anywhere a key is expected is redeemed once into its own key (auth.c). Refunds
  * debit first, in one conditional update that also requires no request in flight, then the
- * wallet makes the token, which is stored before it is answered: a retried refund gets the same
- * token back. Error strings that clients match are kept to the letter. */
+ * wallet makes the token with a send op whose ref is the refund: the op's end stores the token
+ * with the refund (or credits the key back when nothing went out), before it is answered, and
+ * after a crash recovery does the same. A retried refund gets the same token back. Error
+ * strings that clients match are kept to the letter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,15 +188,9 @@ static void reply_token(struct app_req *r, const char *token, int64_t amount, co
                                      strcmp(unit, "msat") == 0 ? "msats" : "sats", n));
 }
 
-static void on_refund_stored(int status, void *ud)
-{
-    (void)status; /* the token is in the wallet op's result even if this row lags */
-    (void)ud;
-}
-
 static void on_refund_failed(int status, void *ud)
 {
-    (void)status;
+    (void)status; /* E_CONFLICT: the op's end already settled the refund */
     (void)ud;
 }
 
@@ -203,12 +199,14 @@ static void on_sent(const struct cashu_result *res, void *ud)
     struct call *c = ud;
     struct app *a = c->r->app;
     if (res->status == 0) {
-        store_refund_done(a->store, c->refund_id, res->token, on_refund_stored, NULL);
+        /* The op's end stored the token with the refund, in one transaction. */
         reply_token(c->r, res->token, (int64_t)res->amount, "sat");
     } else if (res->status == E_UNKNOWN) {
-        /* The payout may have happened: keep the debit; 'wallet recover' settles it. */
+        /* The payout may have happened: keep the debit; recovery settles op and refund. */
         reply_detail(c->r, 502, "Refund outcome is unconfirmed; retry the refund shortly.");
     } else {
+        /* A failed op already gave the money back; a send that failed before saving its op
+         * did not, and this does (each acts only on a refund still pending). */
         store_refund_failed(a->store, c->refund_id, on_refund_failed, NULL);
         reply_detail(c->r, res->status == E_FUNDS ? 500 : 503,
                      res->status == E_FUNDS ? "Refund failed" : "Mint service unavailable");

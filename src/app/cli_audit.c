@@ -2,8 +2,9 @@
  *
  * Every key's balance must equal the sum of its ledger rows; its total spent the sum of its
  * charges; its reserved amount the sum of its active reservations, between 0 and its balance;
- * every settled reservation's cost its charge row; and over the node, deposits = balances +
- * spent + refunded. Each violation is printed; the exit status is 1 if there is any. It also
+ * every settled reservation's cost its charge row; over the node, deposits = balances +
+ * spent + refunded; and no refund may stay pending once the wallet op that pays it has ended
+ * (the op settles it). Each violation is printed; the exit status is 1 if there is any. It also
  * prints what the node owes its users beside what its wallet holds. */
 #include <stdbool.h>
 #include <stdio.h>

@@ -324,20 +324,12 @@ static void finish(struct paid *pd, int64_t charged_msat, int64_t remaining_msat
 }
 
 /* X-Cashu: what is left on the token's account, in whole sats, becomes the change token. The
- * refund row is written (debit first) before the wallet is asked, and the token stored with it
- * before it is sent. A failure leaves the money on the account: the refund endpoint with the
- * original token pays it later. */
+ * refund row is written (debit first) before the wallet is asked, and the send op's end stores
+ * the token with it before it is sent (after a crash, recovery does). A failure leaves the money
+ * on the account: the refund endpoint with the original token pays it later. */
 static void change_done(struct paid *pd)
 {
     finish(pd, pd->charged_msat, pd->remaining_msat);
-}
-
-static void on_change_stored(int status, void *ud)
-{
-    struct paid *pd = ud;
-    if (status != 0)
-        log_error("change %s: token made but not stored (%d)", pd->rid, status);
-    change_done(pd);
 }
 
 static void on_change_failed(int status, void *ud)
@@ -349,17 +341,18 @@ static void on_change_failed(int status, void *ud)
 static void on_change(const struct cashu_result *res, void *ud)
 {
     struct paid *pd = ud;
-    if (res->status == 0) {
+    if (res->status == 0) { /* the op's end stored the token with the refund row */
         pd->change_token = xstrdup(res->token);
         pd->remaining_msat -= pd->change_sats * 1000;
-        store_refund_done(pd->a->store, pd->change_id, res->token, on_change_stored, pd);
-        return;
-    }
-    pd->change_sats = 0;
-    if (res->status == E_UNKNOWN) { /* the debit stays; 'wallet recover' settles the payout */
         change_done(pd);
         return;
     }
+    pd->change_sats = 0;
+    if (res->status == E_UNKNOWN) { /* the debit stays; recovery settles op and refund */
+        change_done(pd);
+        return;
+    }
+    /* A no-op (E_CONFLICT) when the failed op already credited the account back. */
     store_refund_failed(pd->a->store, pd->change_id, on_change_failed, pd);
 }
 

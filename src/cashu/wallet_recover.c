@@ -2,9 +2,13 @@
  *
  * For each pending op, oldest first: derive its saved outputs again from the seed and ask the
  * mint which of them it signed (NUT-09 restore). Signed outputs become proofs and the op is
- * done. Nothing signed: a receive never happened (failed); a send or melt is decided by the
- * state of its inputs (NUT-07): unspent → failed, our proofs are ours again; spent → done.
- * Pending inputs (a melt still paying) leave the op for a later run. */
+ * done. A restored send also makes the token it would have sent, from proofs worth its amount:
+ * if the op pays a refund still waiting for it, the token goes to that refund (the client's
+ * retry fetches it), else every proof stays ours (store_op_done_claimable decides, in the op's
+ * transaction). Nothing signed: a receive never happened (failed); a send or melt is decided by
+ * the state of its inputs (NUT-07): unspent → failed, our proofs are ours again; spent → done.
+ * Either way a refund the op paid is settled with it (store.h). Pending inputs (a melt still
+ * paying) leave the op for a later run. */
 #include "cashu/wallet_int.h"
 
 #include <stdio.h>
@@ -14,6 +18,8 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "cashu/token.h"
+#include "crypto/crypto.h"
 
 struct recover {
     struct cashu_wallet *w;
@@ -109,6 +115,50 @@ static void on_inputs(int status, const struct store_rows *rows, void *ud)
     json_decref(body);
 }
 
+/* Ends a restored send: the proofs worth its amount, largest first (over powers of two this
+ * finds the send's own outputs), make the token it would have sent, offered to the refund the
+ * op pays. Without such a subset every proof simply stays ours. */
+static void settle_send(struct recover *r, const struct store_proof *proofs,
+                        const struct cashu_proof *tproofs, size_t n)
+{
+    size_t *order = xcalloc(n, sizeof(size_t));
+    for (size_t k = 0; k < n; k++) {
+        size_t j = k;
+        for (; j > 0 && proofs[order[j - 1]].amount < proofs[k].amount; j--)
+            order[j] = order[j - 1];
+        order[j] = k;
+    }
+    const char **ys = xcalloc(n, sizeof(char *));
+    size_t n_send = 0;
+    int64_t left = strtoll(OP(r, 4), NULL, 10);
+    struct cashu_token t = {0};
+    int rc = cashu_token_init(&t, r->m->url, OP(r, 3), NULL);
+    for (size_t k = 0; rc == 0 && k < n && left > 0; k++) {
+        const struct store_proof *p = &proofs[order[k]];
+        if (p->amount > left)
+            continue;
+        left -= p->amount;
+        ys[n_send++] = p->y;
+        rc = cashu_token_add_proof(&t, &tproofs[order[k]]);
+    }
+    char *token = NULL;
+    size_t len = 0;
+    if (rc == 0 && left == 0 && n_send > 0)
+        rc = cashu_token_encode(&t, CASHU_TOKEN_V4, &token, &len);
+    cashu_token_deinit(&t);
+    if (token) {
+        store_op_done_claimable(r->w->store, OP(r, 0), proofs, n, ys, n_send, token, on_saved,
+                                r);
+        secure_zero(token, len);
+        free(token);
+    } else {
+        log_warn("wallet: recover %s: no restored proofs make its amount; all kept", OP(r, 0));
+        store_op_done(r->w->store, OP(r, 0), proofs, n, NULL, on_saved, r);
+    }
+    free(ys);
+    free(order);
+}
+
 static void on_restore(const struct cashu_mint_res *res, void *ud)
 {
     struct recover *r = ud;
@@ -135,11 +185,13 @@ static void on_restore(const struct cashu_mint_res *res, void *ud)
                 map[k] = i;
     }
     struct store_proof *proofs = xcalloc(n, sizeof(*proofs));
+    struct cashu_proof *tproofs = xcalloc(n, sizeof(*tproofs));
     struct wallet_strs strs = {0};
-    if (wallet_unblind(r->m, OP(r, 3), &r->out, sigs, map, proofs, NULL, &strs) != 0) {
+    if (wallet_unblind(r->m, OP(r, 3), &r->out, sigs, map, proofs, tproofs, &strs) != 0) {
         log_error("wallet: recover %s: restored signatures do not verify", OP(r, 0));
         free(map);
         free(proofs);
+        free(tproofs);
         wallet_strs_free(&strs);
         op_end(r, false);
         return;
@@ -147,9 +199,13 @@ static void on_restore(const struct cashu_mint_res *res, void *ud)
     for (size_t k = 0; k < n; k++)
         r->recovered += (uint64_t)proofs[k].amount;
     log_info("wallet: recover %s (%s): %zu proof(s) restored", OP(r, 0), OP(r, 1), n);
-    store_op_done(r->w->store, OP(r, 0), proofs, n, NULL, on_saved, r);
+    if (strcmp(OP(r, 1), "send") == 0 && OP(r, 6) != NULL)
+        settle_send(r, proofs, tproofs, n);
+    else
+        store_op_done(r->w->store, OP(r, 0), proofs, n, NULL, on_saved, r);
     free(map);
     free(proofs);
+    free(tproofs);
     wallet_strs_free(&strs);
 }
 

@@ -167,6 +167,7 @@ static void on_swap(const struct cashu_mint_res *r, void *ud)
     struct send *s = ud;
     if (r->status == CASHU_MINT_OK) {
         FAULT("wallet.swap_answered");
+        FAULT("wallet.send_swap_answered"); /* the same moment, for a payout only */
         settle_swap(s, json_object_get(r->json, "signatures"));
         return;
     }

@@ -188,10 +188,13 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
     free(st);
 }
 
-void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
-                   size_t n_proofs, const char *result, store_done_fn *cb, void *ud)
+/* The done op: its state, its inputs spent, a receive's credit, its new proofs; then the refund
+ * it pays, if any (store_refund_link), claimed with 'claim_token' when 'claim_ys' go out. */
+static void op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
+                    size_t n_proofs, const char *result, const char *const *claim_ys,
+                    size_t n_claim, const char *claim_token, store_done_fn *cb, void *ud)
 {
-    size_t n = 5 + n_proofs;
+    size_t n = 5 + n_proofs + n_claim + 1 + STORE_REFUND_LINK_MAX;
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
     st[0] = (struct store_stmt){
@@ -219,9 +222,10 @@ void store_op_done(struct store *s, const char *op_id, const struct store_proof 
         .sql = "UPDATE redemptions SET state = 'done' WHERE token_hash = "
                "(SELECT ref FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL)",
         .params = {P_TEXT(op_id)}, .nparams = 1};
+    size_t k = 5;
     for (size_t i = 0; i < n_proofs; i++) {
         const struct store_proof *p = &proofs[i];
-        st[5 + i] = (struct store_stmt){
+        st[k++] = (struct store_stmt){
             .sql = "INSERT INTO proofs (y, mint_url, unit, keyset_id, amount, secret, c, dleq, "
                    "state, op_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
                    "'unspent', NULL, $9)",
@@ -230,14 +234,43 @@ void store_op_done(struct store *s, const char *op_id, const struct store_proof 
                        P_INT(now)},
             .nparams = 9};
     }
-    store_run_done(s, st, n, true, cb, ud);
+    if (claim_token) {
+        /* Only while the refund is pending: the proofs leave the wallet in the refund's token;
+         * otherwise nobody is owed them and they stay unspent, the wallet's. */
+        for (size_t i = 0; i < n_claim; i++)
+            st[k++] = (struct store_stmt){
+                .sql = "UPDATE proofs SET state = 'spent', op_id = $1 WHERE y = $2 AND "
+                       STORE_REFUND_PENDING_OF_OP,
+                .params = {P_TEXT(op_id), P_TEXT(claim_ys[i])}, .nparams = 2};
+        st[k++] = (struct store_stmt){
+            .sql = "UPDATE wallet_ops SET result = $2 WHERE id = $1 AND "
+                   STORE_REFUND_PENDING_OF_OP,
+            .params = {P_TEXT(op_id), P_TEXT(claim_token)}, .nparams = 2};
+        result = claim_token;
+    }
+    k += store_refund_link(st + k, op_id, result, now);
+    store_run_done(s, st, k, true, cb, ud);
     free(st);
+}
+
+void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
+                   size_t n_proofs, const char *result, store_done_fn *cb, void *ud)
+{
+    op_done(s, op_id, proofs, n_proofs, result, NULL, 0, NULL, cb, ud);
+}
+
+void store_op_done_claimable(struct store *s, const char *op_id,
+                             const struct store_proof *proofs, size_t n_proofs,
+                             const char *const *send_ys, size_t n_send, const char *token,
+                             store_done_fn *cb, void *ud)
+{
+    op_done(s, op_id, proofs, n_proofs, NULL, send_ys, n_send, token, cb, ud);
 }
 
 void store_op_failed(struct store *s, const char *op_id, const char *why, store_done_fn *cb,
                      void *ud)
 {
-    struct store_stmt st[2] = {
+    struct store_stmt st[3 + STORE_REFUND_LINK_MAX] = {
         {.sql = "UPDATE wallet_ops SET state = 'failed', result = $2, updated_at = $3 "
                 "WHERE id = $1 AND state = 'pending'",
          .params = {P_TEXT(op_id), P_TEXT(why), P_INT(store_now())}, .nparams = 3,
@@ -246,7 +279,15 @@ void store_op_failed(struct store *s, const char *op_id, const char *why, store_
                 "WHERE op_id = $1 AND state = 'pending'",
          .params = {P_TEXT(op_id)}, .nparams = 1},
     };
-    store_run_done(s, st, 2, true, cb, ud);
+    /* A receive that failed did not take the token: its claim goes, so the token may be tried
+     * again (else every retry would wait on a redemption that never ends). */
+    st[2] = (struct store_stmt){
+        .sql = "DELETE FROM redemptions WHERE state = 'pending' AND token_hash = "
+               "(SELECT ref FROM wallet_ops WHERE id = $1 AND kind = 'receive')",
+        .params = {P_TEXT(op_id)}, .nparams = 1};
+    /* Nothing went out: the refund it paid, if any, gives the key its money back. */
+    size_t n = 3 + store_refund_link(st + 3, op_id, NULL, store_now());
+    store_run_done(s, st, n, true, cb, ud);
 }
 
 void store_ops_pending(struct store *s, store_rows_fn *cb, void *ud)

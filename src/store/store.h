@@ -112,10 +112,23 @@ struct store_proof {
 /* Ends an op: state "done", stores 'proofs' as unspent, marks the op's pending inputs spent,
  * and records 'result' (e.g. the token sent). An op with a credit_key credits that key (created
  * if new) with a ledger row, and marks the redemption of its ref done, in the same transaction.
- * Durable. */
+ * A send whose ref is a refund still pending settles it in the same transaction too: done with
+ * 'result' as its token, or, with no result (nothing was handed out), failed, the key credited
+ * back with a ledger row. E_CONFLICT if the op is not pending (nothing changes). Durable. */
 void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
                    size_t n_proofs, const char *result, store_done_fn *cb, void *ud);
-/* Ends an op that the mint refused: state "failed"; its pending inputs go back to unspent. */
+/* Ends a send that recovery restored (a crash or a lost answer after the mint swapped): like
+ * store_op_done with no result, except when its ref is a refund still pending: the proofs of
+ * 'send_ys' (some of 'proofs', worth the op's amount) then go out in 'token', stored spent, and
+ * 'token' becomes the op's result and the refund's, all in the one transaction. Durable. */
+void store_op_done_claimable(struct store *s, const char *op_id,
+                             const struct store_proof *proofs, size_t n_proofs,
+                             const char *const *send_ys, size_t n_send, const char *token,
+                             store_done_fn *cb, void *ud);
+/* Ends an op that the mint refused: state "failed"; its pending inputs go back to unspent; a
+ * receive's pending redemption claim (its ref) is dropped, so the token may be tried again; a
+ * refund it paid, still pending, fails and credits the key back (ledger row); all in the same
+ * transaction. E_CONFLICT if the op is not pending. Durable. */
 void store_op_failed(struct store *s, const char *op_id, const char *why, store_done_fn *cb,
                      void *ud);
 /* Rows: id, kind, mint_url, unit, amount, fee, ref, state, result; ops still "pending" (their
@@ -184,8 +197,11 @@ void store_reservations_stale(struct store *s, int64_t before, const char *live_
 void store_instance_seen(struct store *s, const char *instance, store_done_fn *cb, void *ud);
 
 /* Refunds: debit first (the whole refundable amount, only while nothing is reserved), then the
- * wallet pays, then the token is stored. Rows of begin: none. E_CONFLICT when the balance or
- * the reservations changed (the caller re-reads and answers). */
+ * wallet pays with a send op whose ref is the refund's id, and the op's end settles the refund
+ * in its own transaction (store_op_done, store_op_failed): done with the token, or failed and
+ * credited back. Exactly once: each step acts only on a refund still pending. Rows of begin:
+ * none. E_CONFLICT when the balance or the reservations changed (the caller re-reads and
+ * answers). */
 struct store_refund {
     const char *id;
     const char *key_hash;
@@ -196,9 +212,8 @@ struct store_refund {
 };
 void store_refund_begin(struct store *s, const struct store_refund *r, store_done_fn *cb,
                         void *ud);
-void store_refund_done(struct store *s, const char *id, const char *token, store_done_fn *cb,
-                       void *ud);
-/* The payout failed for certain: the amount goes back to the key (a ledger row says so). */
+/* The payout failed for certain before any op could settle it (no op was saved): the amount
+ * goes back to the key (a ledger row says so). E_CONFLICT if the refund is not pending. */
 void store_refund_failed(struct store *s, const char *id, store_done_fn *cb, void *ud);
 /* Rows: id, amount_msat, amount, unit, state, token, unchanged; the key's newest refund, and 1
  * in 'unchanged' when the key is as that refund left it (no credit or charge since). */
@@ -209,7 +224,8 @@ void store_ledger_history(struct store *s, const char *key_hash, int64_t limit,
 
 /* Rows: check, key_hash, expected, actual; one per violated invariant (none: all holds):
  * balance = sum of ledger rows; total spent = sum of charges; reserved = sum of active
- * reservations; 0 <= reserved <= balance; deposits = balances + spent + refunded overall. */
+ * reservations; 0 <= reserved <= balance; deposits = balances + spent + refunded overall; no
+ * refund pending once the op that pays it has ended (its key_hash column is the refund id). */
 void store_audit(struct store *s, store_rows_fn *cb, void *ud);
 
 #endif

@@ -63,6 +63,19 @@ void store_run_done(struct store *s, struct store_stmt *stmts, size_t n, bool du
                     store_done_fn *cb, void *ud);
 int64_t store_now(void);
 
+/* A refund is paid by a send op whose ref is the refund's id. The SQL condition "the op $1 pays
+ * a refund that is still pending", for statements whose first parameter is the op's id. */
+#define STORE_REFUND_OF_OP "(SELECT ref FROM wallet_ops WHERE id = $1 AND kind = 'send')"
+#define STORE_REFUND_PENDING_OF_OP                                                            \
+    "EXISTS (SELECT 1 FROM refunds WHERE id = " STORE_REFUND_OF_OP " AND state = 'pending')"
+/* Writes into 'st' (room for STORE_REFUND_LINK_MAX) the statements that settle the refund an
+ * ending op pays, when there is one still pending, and returns how many: with 'token' (the op
+ * sent it) the refund is done with that token; without, nothing went out and the key gets the
+ * amount back with a ledger row. They go in the op's own transaction (store_ledger.c). */
+#define STORE_REFUND_LINK_MAX 3
+size_t store_refund_link(struct store_stmt *st, const char *op_id, const char *token,
+                         int64_t now);
+
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_pg_backend;
 

@@ -6,7 +6,9 @@
  * (need_rows), and the whole transaction rolls back when it does not. Where a ledger row needs
  * the value a later update will use, the key's row is locked first by a no-op update (SQLite
  * holds the database lock from BEGIN IMMEDIATE anyway). Reserve and settle are not fsynced
- * (DESIGN.md, money rules); refunds are. */
+ * (DESIGN.md, money rules); refunds are. A refund is settled by the wallet op that pays it, in
+ * that op's transaction (store_refund_link, used by store.c): whether the process lives to see
+ * the mint's answer or recovery finds it after a crash, the same statements run, once. */
 #include "store/store_int.h"
 
 #include <stdio.h>
@@ -181,15 +183,6 @@ void store_refund_begin(struct store *s, const struct store_refund *r, store_don
     store_run_done(s, st, 3, true, cb, ud);
 }
 
-void store_refund_done(struct store *s, const char *id, const char *token, store_done_fn *cb,
-                       void *ud)
-{
-    struct store_stmt st = {
-        .sql = "UPDATE refunds SET state = 'done', token = $2 WHERE id = $1 AND state = 'pending'",
-        .params = {P_TEXT(id), P_TEXT(token)}, .nparams = 2, .need_rows = E_CONFLICT};
-    store_run_done(s, &st, 1, true, cb, ud);
-}
-
 void store_refund_failed(struct store *s, const char *id, store_done_fn *cb, void *ud)
 {
     int64_t now = store_now();
@@ -206,6 +199,35 @@ void store_refund_failed(struct store *s, const char *id, store_done_fn *cb, voi
          .params = {P_TEXT(id), P_INT(now)}, .nparams = 2},
     };
     store_run_done(s, st, 3, true, cb, ud);
+}
+
+size_t store_refund_link(struct store_stmt *st, const char *op_id, const char *token,
+                         int64_t now)
+{
+    if (token) {
+        st[0] = (struct store_stmt){
+            .sql = "UPDATE refunds SET state = 'done', token = $2 WHERE id = " STORE_REFUND_OF_OP
+                   " AND state = 'pending'",
+            .params = {P_TEXT(op_id), P_TEXT(token)}, .nparams = 2};
+        return 1;
+    }
+    /* The reversal's ledger row and credit first, while the refund still reads pending. */
+    st[0] = (struct store_stmt){
+        .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+               "SELECT id || ':reversal', key_hash, 'refund_reversal', amount_msat, id, $2 "
+               "FROM refunds WHERE id = " STORE_REFUND_OF_OP " AND state = 'pending'",
+        .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
+    st[1] = (struct store_stmt){
+        .sql = "UPDATE api_keys SET balance_msat = balance_msat + "
+               "(SELECT amount_msat FROM refunds WHERE id = " STORE_REFUND_OF_OP ") "
+               "WHERE key_hash = (SELECT key_hash FROM refunds WHERE id = " STORE_REFUND_OF_OP
+               " AND state = 'pending')",
+        .params = {P_TEXT(op_id)}, .nparams = 1};
+    st[2] = (struct store_stmt){
+        .sql = "UPDATE refunds SET state = 'failed' WHERE id = " STORE_REFUND_OF_OP
+               " AND state = 'pending'",
+        .params = {P_TEXT(op_id)}, .nparams = 1};
+    return 3;
 }
 
 void store_refund_latest(struct store *s, const char *key_hash, store_rows_fn *cb, void *ud)
@@ -272,6 +294,11 @@ void store_audit(struct store *s, store_rows_fn *cb, void *ud)
         "('deposit', 'refund_reversal')), 0) <> "
         "COALESCE((SELECT SUM(balance_msat) + SUM(total_spent_msat) FROM api_keys), 0) "
         "+ COALESCE((SELECT -SUM(amount_msat) FROM ledger WHERE kind = 'refund'), 0)",
+
+        /* The op that pays a refund settles it as it ends (store_op_done, store_op_failed). */
+        "SELECT 'no refund pending once its payout ended', r.id, 0, r.amount_msat "
+        "FROM refunds r WHERE r.state = 'pending' AND EXISTS (SELECT 1 FROM wallet_ops o "
+        "WHERE o.ref = r.id AND o.kind = 'send' AND o.state <> 'pending')",
     };
     struct store_stmt st[sizeof(checks) / sizeof(checks[0])];
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)

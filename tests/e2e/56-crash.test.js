@@ -10,7 +10,9 @@
 // other round or so, a top-up), SIGKILL at a random moment. The moments come from a seeded PRNG:
 // the seed is printed, and E2E_SEED=<seed> replays a run. A last round kills the node at the
 // exact moment a top-up's swap was answered by the mint (ROUTSTR_TEST_FAULT) and checks that the
-// restart's recovery credits it.
+// restart's recovery credits it. A second test does the same to a refund: the client must still
+// get its token (or its balance back) after the restart, exactly once; a third to the change of
+// an X-Cashu request, which the refund endpoint then hands over.
 //
 // Prices: 1 sat a request plus 1 sat per 1000 output tokens, max_tokens 40 (the fake upstream
 // then answers exactly 40 tokens): every request reserves and costs R = 1040 msat.
@@ -22,9 +24,10 @@ import { after, before, test } from 'node:test';
 import { getEncodedTokenV4 } from '@cashu/cashu-ts';
 
 import { startUpstream } from '../upstream/fake-openai.js';
-import { fetchWithTimeout, OPERATOR_KEY, Routstr, sleep } from './lib/harness.js';
+import { fetchWithTimeout, OPERATOR_KEY, Routstr, sleep, withTimeout } from './lib/harness.js';
 import {
-  assertAudit, fundedKey, history, mintService, parseSse, prng, reservationStates, waitInfo,
+  assertAudit, dbRows, fundedKey, history, mintService, parseSse, prng, reservationStates,
+  waitInfo,
 } from './lib/paid.js';
 
 const ROUNDS = Number(process.env.E2E_CRASH_ROUNDS ?? 20);
@@ -61,7 +64,10 @@ before(async () => {
 });
 
 after(async () => {
-  if (current && !current.exit) await current.kill();
+  // A process that never spawned (the binary being rebuilt) has no exit to wait for.
+  if (current?.proc && !current.exit && !current.spawnError) {
+    await withTimeout(current.kill(), 10000, 'routstr did not die on SIGKILL').catch(() => {});
+  }
   await upstream?.close();
   await mints.stop();
   if (dir && !process.env.E2E_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
@@ -241,4 +247,111 @@ test(`${ROUNDS} rounds of kill -9 under paid load: the ledger survives every one
       `routstr exits 0 on SIGTERM:\n${current.tail()}`);
     await assertAudit(env.DATABASE_URL, 'at the end');
     t.diagnostic(`${ROUNDS} rounds in ${Date.now() - t0} ms`);
+  });
+
+test('a refund killed right after the mint answered its swap: after the restart the client still gets it, once',
+  { timeout: 60000 }, async (t) => {
+    // A database of its own: the wallet holds one 16-sat proof, so a refund of 14 needs a swap.
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-e2e-crash-refund-'));
+    const env2 = { ...env, DATABASE_URL: `sqlite:///${path.join(dir2, 'routstr.db')}`,
+      ROUTSTR_SECRET_KEY_FILE: path.join(dir2, 'secret.key') };
+    try {
+      current = new Routstr({ env: env2, dir: dir2 });
+      await current.start();
+      const { key } = await fundedKey(current.url, mints, 16);
+      const c = await fire(current.url, key, false, {});
+      assert.ok(c.complete, 'a paid chat first');
+      const left = 16000 - c.cost;
+      const n = Math.floor(left / 1000);
+      await current.stop();
+
+      current = new Routstr({ env: { ...env2, ROUTSTR_TEST_FAULT: 'wallet.swap_answered' }, dir: dir2 });
+      await current.start();
+      const killed = await fetchWithTimeout(`${current.url}/v1/balance/refund`, { method: 'POST',
+        headers: { authorization: `Bearer ${key}` } }, 10000).then((r) => r.text()).catch((e) => e);
+      assert.ok(killed instanceof Error, `the node died before answering the refund: ${killed}`);
+      assert.equal((await current.exited).signal, 'SIGKILL');
+
+      current = new Routstr({ env: env2, dir: dir2 });
+      await current.start();
+      const answers = [];
+      let paid;
+      for (let k = 0; k < 15 && !paid; k++) {
+        const r = await fetchWithTimeout(`${current.url}/v1/balance/refund`, { method: 'POST',
+          headers: { authorization: `Bearer ${key}` } });
+        const text = await r.text();
+        answers.push(`${r.status} ${text.slice(0, 120)}`);
+        if (r.status === 200) paid = JSON.parse(text);
+        else await sleep(200);
+      }
+      t.diagnostic(`refund answers after the restart: ${answers.join(' | ')}`);
+      assert.ok(paid, `a retried refund pays after the restart's recovery: ${answers.at(-1)}`);
+      assert.equal(paid.sats, String(n));
+      const proofs = await mints.wallet.receive(paid.token);
+      assert.equal(proofs.reduce((a, p) => a + p.amount, 0), n, 'the token is worth the refund');
+      const i = await waitInfo(current.url, key, () => true);
+      assert.equal(i.balance, left - n * 1000, 'the key keeps only its sub-sat rest');
+      assert.deepEqual(dbRows(env2.DATABASE_URL, 'SELECT state FROM refunds'), [['done']],
+        'one refund, paid with the token the interrupted swap made');
+      await assertAudit(env2.DATABASE_URL);
+      await current.stop();
+    } finally {
+      if (current?.proc && !current.exit && !current.spawnError) {
+        await withTimeout(current.kill(), 10000, 'routstr did not die').catch(() => {});
+      }
+      if (!process.env.E2E_KEEP_TMP) fs.rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+test('the change of an X-Cashu request killed right after the mint answered its swap: the refund endpoint hands it over after the restart, once',
+  { timeout: 60000 }, async (t) => {
+    const dir3 = fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-e2e-crash-change-'));
+    const env3 = { ...env, DATABASE_URL: `sqlite:///${path.join(dir3, 'routstr.db')}`,
+      ROUTSTR_SECRET_KEY_FILE: path.join(dir3, 'secret.key') };
+    try {
+      // The payout fault only: the X-Cashu token's own receive swaps too, and must go through.
+      current = new Routstr({ env: { ...env3, ROUTSTR_TEST_FAULT: 'wallet.send_swap_answered' },
+        dir: dir3 });
+      await current.start();
+      const token = await mints.token(16); // one 16-sat proof: a change of 14 needs a swap
+      const killed = await fetchWithTimeout(`${current.url}/v1/chat/completions`, { method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-cashu': token },
+        body: JSON.stringify({ model: 'gpt-fake', max_tokens: MAX_TOKENS,
+          messages: [{ role: 'user', content: 'Change, please.' }] }) }, 10000)
+        .then((r) => r.text()).catch((e) => e);
+      assert.ok(killed instanceof Error, `the node died before answering: ${killed}`);
+      assert.equal((await current.exited).signal, 'SIGKILL');
+      const n = Math.floor((16000 - R) / 1000);
+
+      current = new Routstr({ env: env3, dir: dir3 });
+      await current.start();
+      const answers = [];
+      let paid;
+      for (let k = 0; k < 15 && !paid; k++) {
+        const r = await fetchWithTimeout(`${current.url}/v1/wallet/refund`, { method: 'POST',
+          headers: { 'x-cashu': token } });
+        const text = await r.text();
+        answers.push(`${r.status} ${text.slice(0, 120)}`);
+        if (r.status === 200) paid = JSON.parse(text);
+        else await sleep(200);
+      }
+      t.diagnostic(`change answers after the restart: ${answers.join(' | ')}`);
+      assert.ok(paid, `the change is handed over after the restart's recovery: ${answers.at(-1)}`);
+      assert.equal(paid.sats, String(n));
+      // Asked again, the same token: one payout, not two.
+      const again = await fetchWithTimeout(`${current.url}/v1/wallet/refund`, { method: 'POST',
+        headers: { 'x-cashu': token } }).then((r) => r.json());
+      assert.equal(again.token, paid.token);
+      const proofs = await mints.wallet.receive(paid.token);
+      assert.equal(proofs.reduce((a, p) => a + p.amount, 0), n, 'the token is worth the change');
+      assert.deepEqual(dbRows(env3.DATABASE_URL, 'SELECT state FROM refunds'), [['done']],
+        'one change, paid with the token the interrupted swap made');
+      await assertAudit(env3.DATABASE_URL);
+      await current.stop();
+    } finally {
+      if (current?.proc && !current.exit && !current.spawnError) {
+        await withTimeout(current.kill(), 10000, 'routstr did not die').catch(() => {});
+      }
+      if (!process.env.E2E_KEEP_TMP) fs.rmSync(dir3, { recursive: true, force: true });
+    }
   });

@@ -1,5 +1,6 @@
 /* test_store_ledger.c -- the ledger's calls on both backends: credit through a wallet receive,
- * reserve and settle, release, overrun capping, double settlement refused, refunds, and the
+ * reserve and settle, release, overrun capping, double settlement refused, refunds settled
+ * exactly once by the op that pays them (live, failed, or recovered after a crash), and the
  * audit finding nothing wrong (and finding what a corruption breaks). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,17 @@ static void credit(struct fx *f, const char *op_id, const char *key, int64_t msa
     assert_int_equal(g.status, E_OK);
     memset(&g, 0, sizeof(g));
     store_op_done(f->s, op_id, NULL, 0, NULL, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+}
+
+/* The send op that pays refund 'refund_id' (its ref), saved as the wallet saves it. */
+static void pay_op(struct fx *f, const char *op_id, const char *refund_id, int64_t sats)
+{
+    struct store_op op = {.id = op_id, .kind = "send", .mint_url = "http://m", .unit = "sat",
+                          .amount = sats, .ref = refund_id};
+    struct got g = {0};
+    store_op_begin(f->s, &op, NULL, 0, NULL, 0, on_done, &g);
     wait_for(f, &g);
     assert_int_equal(g.status, E_OK);
 }
@@ -149,15 +161,19 @@ static void test_refunds(void **state)
     wait_for(f, &g);
     assert_int_equal(g.status, E_OK);
     assert_int_equal(balance(f, "k1", 0), 500); /* the sub-sat rest stays on the key */
+    /* The op that pays it stores the token with the refund, in its own transaction. */
+    pay_op(f, "s1", "rf1", 7);
     memset(&g, 0, sizeof(g));
-    store_refund_done(f->s, "rf1", "cashuBtoken", on_done, &g);
+    store_op_done(f->s, "s1", NULL, 0, "cashuBtoken", on_done, &g);
     wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
     memset(&g, 0, sizeof(g));
     store_refund_latest(f->s, "k1", on_rows, &g);
     wait_for(f, &g);
     assert_string_equal(g.cells[0][4], "done");
     assert_string_equal(g.cells[0][5], "cashuBtoken");
-    /* A refund whose payout failed gives the money back, with a ledger row. */
+    assert_string_equal(g.cells[0][6], "1"); /* unchanged since: a retry gets it again */
+    /* A refund whose payout failed before any op gives the money back, with a ledger row. */
     struct store_refund rf2 = {"rf2", "k1", 500, 500, "msat", 500};
     memset(&g, 0, sizeof(g));
     store_refund_begin(f->s, &rf2, on_done, &g);
@@ -172,6 +188,138 @@ static void test_refunds(void **state)
     store_ledger_history(f->s, "k1", 10, on_rows, &g);
     wait_for(f, &g);
     assert_int_equal(g.nrows, 4); /* deposit, refund, refund, reversal */
+}
+
+static const char *refund_state(struct fx *f, const char *key, char out[130])
+{
+    struct got g = {0};
+    store_refund_latest(f->s, key, on_rows, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.nrows, 1);
+    snprintf(out, 130, "%s", g.cells[0][4]);
+    return out;
+}
+
+static void begin_refund(struct fx *f, const char *id, const char *key, int64_t sats)
+{
+    struct store_refund rf = {id, key, sats * 1000, sats, "sat", balance(f, key, 0)};
+    struct got g = {0};
+    store_refund_begin(f->s, &rf, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+}
+
+/* Unspent, pending wallet proofs of http://m (sat). */
+static int64_t wallet(struct fx *f, int col)
+{
+    struct got g = {0};
+    store_wallet_balance(f->s, on_rows, &g);
+    wait_for(f, &g);
+    return g.nrows ? strtoll(g.cells[0][col], NULL, 10) : 0;
+}
+
+static void test_refund_settled_by_its_op(void **state)
+{
+    struct fx *f = *state;
+    char st[130];
+    credit(f, "op1", "k1", 10000);
+    /* The mint refused the swap: the op fails, the key gets its 10 sat back, once. */
+    begin_refund(f, "rf1", "k1", 10);
+    assert_int_equal(balance(f, "k1", 0), 0);
+    pay_op(f, "s1", "rf1", 10);
+    struct got g = {0};
+    store_op_failed(f->s, "s1", "refused", on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    assert_string_equal(refund_state(f, "k1", st), "failed");
+    assert_int_equal(balance(f, "k1", 0), 10000);
+    memset(&g, 0, sizeof(g));
+    store_refund_failed(f->s, "rf1", on_done, &g); /* the caller's own reversal: too late */
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_CONFLICT);
+    assert_int_equal(balance(f, "k1", 0), 10000);
+    audit_clean(f);
+
+    /* Recovery ends the op done with no token (nothing restorable): nothing was handed out. */
+    begin_refund(f, "rf2", "k1", 10);
+    pay_op(f, "s2", "rf2", 10);
+    memset(&g, 0, sizeof(g));
+    store_op_done(f->s, "s2", NULL, 0, NULL, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    assert_string_equal(refund_state(f, "k1", st), "failed");
+    assert_int_equal(balance(f, "k1", 0), 10000);
+    audit_clean(f);
+
+    /* Recovery restored the swap's outputs (8 + 2 to send, 4 kept): the refund takes its token
+     * and the proofs in it leave the wallet; the rest is the wallet's. */
+    begin_refund(f, "rf3", "k1", 10);
+    pay_op(f, "s3", "rf3", 10);
+    struct store_proof p[3] = {
+        {"y8", "http://m", "sat", "00aa", 8, "s8", "02c8", NULL},
+        {"y4", "http://m", "sat", "00aa", 4, "s4", "02c4", NULL},
+        {"y2", "http://m", "sat", "00aa", 2, "s2", "02c2", NULL},
+    };
+    const char *send_ys[2] = {"y8", "y2"};
+    memset(&g, 0, sizeof(g));
+    store_op_done_claimable(f->s, "s3", p, 3, send_ys, 2, "cashuBrecovered", on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    memset(&g, 0, sizeof(g));
+    store_refund_latest(f->s, "k1", on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][4], "done");
+    assert_string_equal(g.cells[0][5], "cashuBrecovered");
+    assert_int_equal(balance(f, "k1", 0), 0);
+    assert_int_equal(wallet(f, 2), 4);
+    memset(&g, 0, sizeof(g));
+    store_op_get(f->s, "s3", on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][2], "done");
+    assert_string_equal(g.cells[0][5], "cashuBrecovered");
+    /* The same op cannot end twice. */
+    memset(&g, 0, sizeof(g));
+    store_op_done(f->s, "s3", NULL, 0, NULL, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_CONFLICT);
+    assert_int_equal(balance(f, "k1", 0), 0);
+    audit_clean(f);
+
+    /* A restored send nobody waits for (no pending refund): every proof stays the wallet's. */
+    pay_op(f, "s4", "cli", 8);
+    struct store_proof q[2] = {
+        {"z8", "http://m", "sat", "00aa", 8, "t8", "02d8", NULL},
+        {"z1", "http://m", "sat", "00aa", 1, "t1", "02d1", NULL},
+    };
+    const char *send_zs[1] = {"z8"};
+    memset(&g, 0, sizeof(g));
+    store_op_done_claimable(f->s, "s4", q, 2, send_zs, 1, "cashuBnobody", on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    assert_int_equal(wallet(f, 2), 4 + 9);
+    memset(&g, 0, sizeof(g));
+    store_op_get(f->s, "s4", on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][5], "(null)");
+    audit_clean(f);
+}
+
+static void test_audit_flags_stuck_refund(void **state)
+{
+    struct fx *f = *state;
+    credit(f, "op1", "k1", 5000);
+    begin_refund(f, "rf1", "k1", 5);
+    pay_op(f, "s1", "rf1", 5);
+    audit_clean(f); /* pending while its op is: a payout in flight */
+    /* An op ended behind the refund's back (what an older node left after a crash). */
+    store_fixture_exec(f, "UPDATE wallet_ops SET state = 'done' WHERE id = 's1'");
+    struct got g = {0};
+    store_audit(f->s, on_rows, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.nrows, 1);
+    assert_string_equal(g.cells[0][0], "no refund pending once its payout ended");
+    assert_string_equal(g.cells[0][1], "rf1");
+    assert_string_equal(g.cells[0][3], "5000");
 }
 
 static void test_redemption_claim_once(void **state)
@@ -191,6 +339,21 @@ static void test_redemption_claim_once(void **state)
     memset(&g, 0, sizeof(g));
     store_redemption_drop(f->s, "tok", on_done, &g);
     wait_for(f, &g);
+    memset(&g, 0, sizeof(g));
+    store_redemption_claim(f->s, "tok", "k2", on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][2], "claimed");
+    /* Its receive fails (recovery found nothing signed after a crash): the claim goes with it,
+     * in the op's transaction, and the token may be tried again. */
+    struct store_op op = {.id = "rc1", .kind = "receive", .mint_url = "http://m", .unit = "sat",
+                          .amount = 5, .ref = "tok", .credit_key = "k2", .credit_msat = 5000};
+    memset(&g, 0, sizeof(g));
+    store_op_begin(f->s, &op, NULL, 0, NULL, 0, on_done, &g);
+    wait_for(f, &g);
+    memset(&g, 0, sizeof(g));
+    store_op_failed(f->s, "rc1", "recovered: nothing was signed", on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
     memset(&g, 0, sizeof(g));
     store_redemption_claim(f->s, "tok", "k2", on_rows, &g);
     wait_for(f, &g);
@@ -245,6 +408,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_short_unknown_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrun_never_spends_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refunds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refund_settled_by_its_op, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_flags_stuck_refund, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redemption_claim_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_reservations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_finds_corruption, setup, teardown),
