@@ -68,6 +68,12 @@ int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, 
  * swapping for the exact amount plus change when no proofs add up to it. 'v3' picks cashuA. */
 int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
                       uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud);
+/* The same, paid from the operator's own money: a ledger row of the operator's account
+ * (key_hash "owner", kind "withdraw", amount + fee) is written in the transaction that spends
+ * the proofs. The caller checks beforehand that the operator owns that much. */
+int cashu_wallet_withdraw(struct cashu_wallet *w, const char *mint, const char *unit,
+                          uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb,
+                          void *ud);
 
 /* Funds the wallet with 'amount' sats over Lightning at the primary mint (NUT-04): the invoice
  * to pay is handed to 'on_invoice' (may be NULL), the quote polled until paid, then minted. */

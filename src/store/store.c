@@ -165,12 +165,12 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
     int64_t now = store_now();
     st[0] = (struct store_stmt){
         .sql = "INSERT INTO wallet_ops (id, kind, mint_url, unit, amount, fee, ref, state, "
-               "created_at, updated_at, credit_key, credit_msat) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10)",
+               "created_at, updated_at, credit_key, credit_msat, account) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10, $11)",
         .params = {P_TEXT(op->id), P_TEXT(op->kind), P_TEXT(op->mint_url), P_TEXT(op->unit),
                    P_INT(op->amount), P_INT(op->fee), P_TEXT(op->ref), P_INT(now),
-                   P_TEXT(op->credit_key), P_INT(op->credit_msat)},
-        .nparams = 10};
+                   P_TEXT(op->credit_key), P_INT(op->credit_msat), P_TEXT(op->account)},
+        .nparams = 11};
     for (size_t i = 0; i < n_outs; i++)
         st[1 + i] = (struct store_stmt){
             .sql = "INSERT INTO wallet_outputs (op_id, idx, keyset_id, counter, amount, b_) "
@@ -191,37 +191,54 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
 void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
                    size_t n_proofs, const char *result, store_done_fn *cb, void *ud)
 {
-    size_t n = 5 + n_proofs;
+    size_t n = 6 + n_proofs;
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
+    int64_t added = 0;
+    for (size_t i = 0; i < n_proofs; i++)
+        added += proofs[i].amount;
     st[0] = (struct store_stmt){
         .sql = "UPDATE wallet_ops SET state = 'done', result = $2, updated_at = $3 "
                "WHERE id = $1 AND state = 'pending'",
         .params = {P_TEXT(op_id), P_TEXT(result), P_INT(now)}, .nparams = 3,
         .need_rows = E_CONFLICT};
+    /* The operator's share of the op, before its inputs are marked spent: the wallet's change
+     * (proofs added - inputs spent) less a key's credit, plus a payout of users' money (its
+     * debit is the refund's ledger row). Zero for a receive into a key or a fee-free refund. */
     st[1] = (struct store_stmt){
+        .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+               "SELECT id || ':owner', 'owner', CASE WHEN kind = 'send' AND account = 'owner' "
+               "THEN 'withdraw' WHEN kind = 'send' THEN 'payout_fee' ELSE 'owner_' || kind END, "
+               "delta, ref, $3 FROM (SELECT o.id, o.kind, o.account, o.ref, "
+               "($2 - COALESCE((SELECT SUM(p.amount) FROM proofs p WHERE p.op_id = o.id AND "
+               "p.state = 'pending'), 0)) * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END) "
+               "- COALESCE(o.credit_msat, 0) + (CASE WHEN o.kind = 'send' AND o.account IS NULL "
+               "THEN o.amount * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END) ELSE 0 END) "
+               "AS delta FROM wallet_ops o WHERE o.id = $1) x WHERE delta <> 0",
+        .params = {P_TEXT(op_id), P_INT(added), P_INT(now)}, .nparams = 3};
+    st[2] = (struct store_stmt){
         .sql = "UPDATE proofs SET state = 'spent' WHERE op_id = $1 AND state = 'pending'",
         .params = {P_TEXT(op_id)}, .nparams = 1};
     /* The credit of a receive that pays into a key: same transaction as its proofs. */
-    st[2] = (struct store_stmt){
+    st[3] = (struct store_stmt){
         .sql = "INSERT INTO api_keys (key_hash, balance_msat, created_at, last_used_at) "
                "SELECT credit_key, credit_msat, $2, $2 FROM wallet_ops "
                "WHERE id = $1 AND credit_key IS NOT NULL "
                "ON CONFLICT (key_hash) DO UPDATE SET "
                "balance_msat = api_keys.balance_msat + excluded.balance_msat",
         .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
-    st[3] = (struct store_stmt){
+    st[4] = (struct store_stmt){
         .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
                "SELECT id || ':deposit', credit_key, 'deposit', credit_msat, ref, $2 "
                "FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL",
         .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
-    st[4] = (struct store_stmt){
+    st[5] = (struct store_stmt){
         .sql = "UPDATE redemptions SET state = 'done' WHERE token_hash = "
                "(SELECT ref FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL)",
         .params = {P_TEXT(op_id)}, .nparams = 1};
     for (size_t i = 0; i < n_proofs; i++) {
         const struct store_proof *p = &proofs[i];
-        st[5 + i] = (struct store_stmt){
+        st[6 + i] = (struct store_stmt){
             .sql = "INSERT INTO proofs (y, mint_url, unit, keyset_id, amount, secret, c, dleq, "
                    "state, op_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
                    "'unspent', NULL, $9)",
@@ -298,11 +315,20 @@ void store_proofs_unspent(struct store *s, const char *mint_url, const char *uni
 void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_done_fn *cb,
                         void *ud)
 {
-    struct store_stmt *st = xcalloc(n ? n : 1, sizeof(*st));
-    for (size_t i = 0; i < n; i++)
-        st[i] = (struct store_stmt){.sql = "UPDATE proofs SET state = 'spent' WHERE y = $1",
-                                    .params = {P_TEXT(ys[i])}, .nparams = 1};
-    store_run_done(s, st, n, true, cb, ud);
+    struct store_stmt *st = xcalloc(n ? 2 * n : 1, sizeof(*st));
+    int64_t now = store_now();
+    for (size_t i = 0; i < n; i++) {
+        st[2 * i] = (struct store_stmt){
+            .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+                   "SELECT 'lost:' || y, 'owner', 'proofs_lost', -amount * (CASE WHEN unit = "
+                   "'msat' THEN 1 ELSE 1000 END), op_id, $2 FROM proofs "
+                   "WHERE y = $1 AND state <> 'spent'",
+            .params = {P_TEXT(ys[i]), P_INT(now)}, .nparams = 2};
+        st[2 * i + 1] = (struct store_stmt){
+            .sql = "UPDATE proofs SET state = 'spent' WHERE y = $1",
+            .params = {P_TEXT(ys[i])}, .nparams = 1};
+    }
+    store_run_done(s, st, 2 * n, true, cb, ud);
     free(st);
 }
 
