@@ -8,9 +8,11 @@
  *   GET /v1/models     the catalogue with sats prices (pricing.c), also /models
  *   *   /v1/balance/..., /v1/wallet/...   the balance API (balance.c)
  *   *   /v1/...        the reverse proxy (proxy.c)
+ *   *   /admin/api/... the operator's dashboard API (admin.c, docs/admin-api.md)
  *   anything else      404 in the proxy error envelope */
 #include <string.h>
 
+#include "app/admin.h"
 #include "app/app.h"
 #include "app/nostr_app.h"
 #include "app/pricing.h"
@@ -94,6 +96,10 @@ void app_handle(struct evhttp_request *req, void *ud)
         }
         /* The rest of the request target after "/v1", query string included. */
         proxy_handle(r, evhttp_request_get_uri(req) + 3);
+        return;
+    }
+    if (str_has_prefix(path, "/admin/api/") || str_eq(path, "/admin/api")) {
+        admin_handle(r, r->path + 10);
         return;
     }
     if (str_eq(path, "/") && is_get(r)) {

@@ -36,6 +36,9 @@ struct cashu_wallet_opts {
 
 struct cashu_wallet *cashu_wallet_new(const struct cashu_wallet_opts *o);
 void cashu_wallet_free(struct cashu_wallet *w);
+/* Trusts exactly 'mints' from now on (comma-separated normalised URLs; the first is primary).
+ * Operations already under way at a mint no longer trusted finish there. */
+void cashu_wallet_set_mints(struct cashu_wallet *w, const char *mints);
 /* The primary mint's URL, or NULL when no mint is trusted. */
 const char *cashu_wallet_primary(const struct cashu_wallet *w);
 bool cashu_wallet_trusts(const struct cashu_wallet *w, const char *mint_url);
