@@ -39,5 +39,6 @@ void admin_models_apply(const struct app *a, struct billing_catalog *c);
 /* Whether 'model' names a model the dashboard disabled (for fixed pricing, which does not look
  * models up in the catalogue). */
 bool admin_model_disabled(const struct app *a, const char *model);
+bool admin_models_any_disabled(const struct app *a);
 
 #endif

@@ -90,6 +90,14 @@ bool admin_model_disabled(const struct app *a, const char *model)
     return false;
 }
 
+bool admin_models_any_disabled(const struct app *a)
+{
+    for (size_t i = 0; a->admin && i < a->admin->n_overrides; i++)
+        if (!a->admin->overrides[i].enabled)
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------------------- the API */
 
 static json_t *model_json(const struct app *a, const struct billing_model *m)

@@ -503,6 +503,24 @@ function restartSuite(name, pg) {
       await assertAudit(stack.routstr.env.DATABASE_URL);
     });
 
+    test('a free node refuses a disabled model too', async () => {
+      const off = await admin.put('/admin/api/models/openai%2Fgpt-4o-mini', { enabled: false });
+      assert.equal(off.status, 200, off.text);
+      const refused = await jsonOf(await fetchWithTimeout(`${stack.url}/v1/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) }));
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal(refused.json.error.type, 'invalid_model');
+      const n = stack.upstream.requests.length;
+      const served = await jsonOf(await fetchWithTimeout(`${stack.url}/v1/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) }));
+      assert.equal(served.status, 200, served.text);
+      assert.equal(stack.upstream.requests.length, n + 1, 'only the enabled one went upstream');
+      const on = await admin.put('/admin/api/models/openai%2Fgpt-4o-mini', { enabled: true });
+      assert.equal(on.json.enabled, true);
+    });
+
     if (pg) {
       test('a second process on the same database picks a change up within 5 seconds', { timeout: 30000 }, async () => {
         const second = new Routstr({ env: { ...stack.routstr.env }, dir: stack.dir });
