@@ -153,7 +153,6 @@ static void set_cookie(struct app_req *r, const char *token, int max_age)
     char *v = xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s", ADMIN_COOKIE,
                         token, max_age, behind_https(r) ? "; Secure" : "");
     app_reply_header(r, "Set-Cookie", v);
-    app_reply_header(r, "Cache-Control", "no-store");
     free(v);
 }
 
@@ -286,73 +285,63 @@ static bool is(struct app_req *r, enum evhttp_cmd_type want)
     return m == want || (want == EVHTTP_REQ_GET && m == EVHTTP_REQ_HEAD);
 }
 
-static void not_allowed(struct app_req *r)
+/* Whether the request has method 'want'; answers 405 when not. */
+static bool method(struct app_req *r, enum evhttp_cmd_type want)
 {
+    if (is(r, want))
+        return true;
     app_reply_error(r, 405, "invalid_request", "method_not_allowed",
                     "Method %s not allowed on %s", r->method, r->path);
+    return false;
 }
 
 /* Routes a request whose session is valid. */
 static void route(struct app_req *r, const char *sub, const char *token_hash, int64_t expires)
 {
     if (strcmp(sub, "/session") == 0) {
-        if (!is(r, EVHTTP_REQ_GET))
-            return not_allowed(r);
-        app_reply_json(r, 200, json_pack("{s:b, s:I}", "ok", 1, "expires_at", (json_int_t)expires));
+        if (method(r, EVHTTP_REQ_GET))
+            app_reply_json(r, 200, json_pack("{s:b, s:I}", "ok", 1, "expires_at",
+                                             (json_int_t)expires));
     } else if (strcmp(sub, "/logout") == 0) {
-        if (!is(r, EVHTTP_REQ_POST))
-            return not_allowed(r);
-        struct admin_call *c = admin_call_new(r);
-        store_session_delete(r->app->store, token_hash, on_logged_out, c);
+        if (method(r, EVHTTP_REQ_POST))
+            store_session_delete(r->app->store, token_hash, on_logged_out, admin_call_new(r));
     } else if (strcmp(sub, "/overview") == 0) {
-        if (!is(r, EVHTTP_REQ_GET))
-            return not_allowed(r);
-        admin_overview(r);
+        if (method(r, EVHTTP_REQ_GET))
+            admin_overview(r);
     } else if (strcmp(sub, "/withdraw") == 0) {
-        if (!is(r, EVHTTP_REQ_POST))
-            return not_allowed(r);
-        admin_withdraw(r);
+        if (method(r, EVHTTP_REQ_POST))
+            admin_withdraw(r);
     } else if (strcmp(sub, "/keys") == 0) {
-        if (!is(r, EVHTTP_REQ_GET))
-            return not_allowed(r);
-        admin_keys(r);
+        if (method(r, EVHTTP_REQ_GET))
+            admin_keys(r);
     } else if (strcmp(sub, "/transactions") == 0) {
-        if (!is(r, EVHTTP_REQ_GET))
-            return not_allowed(r);
-        admin_transactions(r);
+        if (method(r, EVHTTP_REQ_GET))
+            admin_transactions(r);
     } else if (strcmp(sub, "/requests") == 0) {
-        if (!is(r, EVHTTP_REQ_GET))
-            return not_allowed(r);
-        admin_requests(r);
+        if (method(r, EVHTTP_REQ_GET))
+            admin_requests(r);
     } else if (strcmp(sub, "/models") == 0) {
-        if (!is(r, EVHTTP_REQ_GET))
-            return not_allowed(r);
-        admin_models_get(r);
+        if (method(r, EVHTTP_REQ_GET))
+            admin_models_get(r);
     } else if (strcmp(sub, "/models/reload") == 0) {
-        if (!is(r, EVHTTP_REQ_POST))
-            return not_allowed(r);
-        admin_models_reload(r);
+        if (method(r, EVHTTP_REQ_POST))
+            admin_models_reload(r);
     } else if (strncmp(sub, "/models/", 8) == 0) {
-        if (!is(r, EVHTTP_REQ_PUT))
-            return not_allowed(r);
         /* The id is the rest of the path, percent-decoded ("vendor/model" may come as either). */
-        char *id = evhttp_uridecode(sub + 8, 0, NULL);
-        admin_model_put(r, id ? id : "");
+        char *id = method(r, EVHTTP_REQ_PUT) ? evhttp_uridecode(sub + 8, 0, NULL) : NULL;
+        if (id)
+            admin_model_put(r, id);
         free(id);
     } else if (strcmp(sub, "/upstream") == 0) {
-        if (is(r, EVHTTP_REQ_GET))
-            admin_upstream_get(r);
-        else if (is(r, EVHTTP_REQ_PUT))
+        if (is(r, EVHTTP_REQ_PUT))
             admin_upstream_put(r);
-        else
-            not_allowed(r);
+        else if (method(r, EVHTTP_REQ_GET))
+            admin_upstream_get(r);
     } else if (strcmp(sub, "/settings") == 0) {
-        if (is(r, EVHTTP_REQ_GET))
-            admin_settings_get(r);
-        else if (is(r, EVHTTP_REQ_PUT))
+        if (is(r, EVHTTP_REQ_PUT))
             admin_settings_put(r);
-        else
-            not_allowed(r);
+        else if (method(r, EVHTTP_REQ_GET))
+            admin_settings_get(r);
     } else {
         app_reply_error(r, 404, "not_found", "not_found", "No admin route %s", r->path);
     }
@@ -393,9 +382,7 @@ void admin_handle(struct app_req *r, const char *sub)
 {
     app_reply_header(r, "Cache-Control", "no-store");
     if (strcmp(sub, "/login") == 0) {
-        if (!is(r, EVHTTP_REQ_POST))
-            return not_allowed(r);
-        if (json_content(r))
+        if (method(r, EVHTTP_REQ_POST) && json_content(r))
             login(r);
         return;
     }
