@@ -7,7 +7,8 @@
  * to what it holds, the last taking the rest; owner_msat = wallet_msat - owed_msat is the
  * operator's to withdraw. A withdrawal is checked against that figure, then paid by the wallet
  * as a token whose ledger row (the operator's account, kind "withdraw") is written in the
- * transaction that spends the proofs; one withdrawal at a time per process. */
+ * transaction that spends the proofs; that transaction checks again, with the mint's fee, that
+ * the operator owns it all. One withdrawal at a time per process. */
 #include "app/admin_int.h"
 
 #include <stdio.h>
@@ -168,6 +169,10 @@ static void on_withdrawn(const struct cashu_result *res, void *ud)
         app_reply_json(c->r, 200,
                        json_pack("{s:s, s:I, s:s, s:s}", "token", res->token, "amount_sat",
                                  (json_int_t)res->amount, "mint", res->mint, "unit", res->unit));
+    } else if (res->status == E_LIMIT) { /* the mint's fee on top went beyond it */
+        admin_bad_request(c->r, "insufficient_owner_balance",
+                          "The operator does not own %lld sat plus the mint's fee",
+                          (long long)c->n[0]);
     } else if (res->status == E_FUNDS) {
         admin_bad_request(c->r, "insufficient_wallet_balance",
                           "The wallet's proofs at this mint do not cover %lld sat plus fees",
@@ -207,7 +212,7 @@ static void on_withdraw_totals(int status, const struct store_rows *rows, void *
     char ref[64];
     snprintf(ref, sizeof(ref), "admin:%s", c->r->id);
     struct app *a = c->r->app;
-    if (cashu_wallet_withdraw(a->wallet, c->s[0], "sat", (uint64_t)amount, false, ref,
+    if (cashu_wallet_withdraw(a->wallet, c->s[0], "sat", (uint64_t)amount, false, true, ref,
                               on_withdrawn, c) != 0) {
         app_reply_error(c->r, 502, "cashu_error", "withdraw_failed", "Cannot start the withdrawal");
         withdraw_end(c);

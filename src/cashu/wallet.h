@@ -73,10 +73,11 @@ int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit
                       uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud);
 /* The same, paid from the operator's own money: a ledger row of the operator's account
  * (key_hash "owner", kind "withdraw", amount + fee) is written in the transaction that spends
- * the proofs. The caller checks beforehand that the operator owns that much. */
+ * the proofs. With 'owner_only', it fails with E_LIMIT (nothing spent) when amount + fee is
+ * more than the operator owns, checked in the transaction that takes the proofs. */
 int cashu_wallet_withdraw(struct cashu_wallet *w, const char *mint, const char *unit,
-                          uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb,
-                          void *ud);
+                          uint64_t amount, bool v3, bool owner_only, const char *ref,
+                          cashu_result_fn *cb, void *ud);
 
 /* Funds the wallet with 'amount' sats over Lightning at the primary mint (NUT-04): the invoice
  * to pay is handed to 'on_invoice' (may be NULL), the quote polled until paid, then minted. */

@@ -26,6 +26,7 @@ struct send {
     uint64_t amount;
     bool v3;
     bool withdraw;  /* the operator's money: the op is marked account "owner" */
+    bool owner_only; /* ... and refused beyond what the operator owns */
     int attempts;
     char op_id[33];
     struct wallet_inputs in;
@@ -208,6 +209,10 @@ static void on_op_saved(int status, void *ud)
         store_proofs_unspent(s->w->store, s->m->url, s->unit, on_unspent, s);
         return;
     }
+    if (status == E_LIMIT) {
+        end(s, E_LIMIT, "more than the operator owns (with the mint's fee)");
+        return;
+    }
     if (status != 0) {
         end(s, status == E_CONFLICT ? E_CONFLICT : E_IO,
             status == E_CONFLICT ? "proofs taken by another payout; try again"
@@ -232,7 +237,8 @@ static void save_op(struct send *s)
                                         (int64_t)s->out.amounts[i], s->out.B_hex[i]};
     struct store_op op = {.id = s->op_id, .kind = "send", .mint_url = s->m->url, .unit = s->unit,
                           .amount = (int64_t)s->amount, .fee = (int64_t)s->fee, .ref = s->ref,
-                          .account = s->withdraw ? "owner" : NULL};
+                          .account = s->withdraw ? "owner" : NULL,
+                          .owner_only = s->owner_only};
     store_op_begin(s->w->store, &op, outs, s->out.n, (const char *const *)s->in.y, s->in.n,
                    on_op_saved, s);
     free(outs);
@@ -345,12 +351,13 @@ static void on_keysets_of_proofs(int status, const struct store_rows *rows, void
 }
 
 static int send_start(struct cashu_wallet *w, const char *mint, const char *unit,
-                      uint64_t amount, bool v3, bool withdraw, const char *ref,
+                      uint64_t amount, bool v3, bool withdraw, bool owner_only, const char *ref,
                       cashu_result_fn *cb, void *ud)
 {
     struct send *s = xcalloc(1, sizeof(*s));
     s->w = w;
     s->withdraw = withdraw;
+    s->owner_only = owner_only;
     s->cb = cb;
     s->ud = ud;
     s->amount = amount;
@@ -374,12 +381,12 @@ static int send_start(struct cashu_wallet *w, const char *mint, const char *unit
 int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
                       uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud)
 {
-    return send_start(w, mint, unit, amount, v3, false, ref, cb, ud);
+    return send_start(w, mint, unit, amount, v3, false, false, ref, cb, ud);
 }
 
 int cashu_wallet_withdraw(struct cashu_wallet *w, const char *mint, const char *unit,
-                          uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb,
-                          void *ud)
+                          uint64_t amount, bool v3, bool owner_only, const char *ref,
+                          cashu_result_fn *cb, void *ud)
 {
-    return send_start(w, mint, unit, amount, v3, true, ref, cb, ud);
+    return send_start(w, mint, unit, amount, v3, true, owner_only, ref, cb, ud);
 }

@@ -160,7 +160,7 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                     size_t n_outs, const char *const *input_ys, size_t n_inputs,
                     store_done_fn *cb, void *ud)
 {
-    size_t n = 1 + n_outs + n_inputs;
+    size_t n = 1 + n_outs + n_inputs + (op->owner_only ? 1 : 0);
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
     st[0] = (struct store_stmt){
@@ -184,6 +184,12 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                    "WHERE y = $1 AND state = 'unspent'",
             .params = {P_TEXT(input_ys[i]), P_TEXT(op->id)}, .nparams = 2,
             .need_rows = E_CONFLICT};
+    if (op->owner_only) /* in the transaction that takes the proofs: no race in one database */
+        st[n - 1] = (struct store_stmt){
+            .sql = "SELECT 1 WHERE " STORE_OWNER_MSAT " >= ($1 + $2) * (CASE WHEN $3 = 'msat' "
+                   "THEN 1 ELSE 1000 END)",
+            .params = {P_INT(op->amount), P_INT(op->fee), P_TEXT(op->unit)}, .nparams = 3,
+            .need_rows = E_LIMIT};
     store_run_done(s, st, n, true, cb, ud);
     free(st);
 }

@@ -92,10 +92,12 @@ struct store_op {
     int64_t credit_msat;    /* credited when the op ends done, in the same transaction */
     const char *account;    /* "owner": a send of the operator's money (a withdrawal), else
                              * NULL (a payout of users' money, debited by a refund row) */
+    bool owner_only;        /* a withdrawal refused (E_LIMIT) when amount + fee is more than
+                             * the operator owns (store_audit_wallet's owner_msat) */
 };
 /* Saves the op (state "pending"), its outputs, and marks 'input_ys' (our own proofs this op
- * spends, may be empty) as pending for it. Fails with E_CONFLICT if one of them is not unspent.
- * Durable. */
+ * spends, may be empty) as pending for it. Fails with E_CONFLICT if one of them is not unspent,
+ * E_LIMIT for an 'owner_only' op beyond the operator's money. Durable. */
 void store_op_begin(struct store *s, const struct store_op *op, const struct store_output *outs,
                     size_t n_outs, const char *const *input_ys, size_t n_inputs,
                     store_done_fn *cb, void *ud);

@@ -21,10 +21,7 @@
     "COALESCE((SELECT -SUM(amount_msat) FROM ledger WHERE kind = 'charge'), 0) + "          \
     "COALESCE((SELECT SUM(amount_msat) FROM ledger WHERE key_hash = 'owner'), 0)"
 
-/* Refunds debited from a key whose payout has not ended done: still the users' money. */
-#define INFLIGHT_SUM                                                                         \
-    "COALESCE((SELECT SUM(r.amount_msat) FROM refunds r WHERE r.state = 'pending' AND "      \
-    "NOT EXISTS (SELECT 1 FROM wallet_ops o WHERE o.ref = r.id AND o.state = 'done')), 0)"
+#define INFLIGHT_SUM STORE_INFLIGHT_SUM
 
 void store_audit_wallet(struct store *s, store_rows_fn *cb, void *ud)
 {

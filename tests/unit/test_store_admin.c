@@ -173,6 +173,37 @@ static void test_books_balance(void **state)
     assert_int_not_equal(b.wallet, b.owed + b.inflight + b.owner);
 }
 
+/* A withdrawal marked owner_only is refused in its own transaction beyond the operator's money,
+ * its proofs left unspent. */
+static void test_withdraw_guard(void **state)
+{
+    struct fx *f = *state;
+    struct store_proof in[2] = {proof("g1", 8), proof("g2", 2)};
+    receive(f, "gop1", "k1", in, 1);        /* 8 sats of a user's */
+    receive(f, "gop2", NULL, in + 1, 1);    /* 2 sats of the operator's */
+    const char *ys[1] = {"g1"};
+    struct store_op op = {.id = "w1", .kind = "send", .mint_url = "http://m", .unit = "sat",
+                          .amount = 2, .fee = 1, .ref = "w1", .account = "owner",
+                          .owner_only = true};
+    struct got g = {0};
+    store_op_begin(f->s, &op, NULL, 0, ys, 1, on_done, &g); /* 2 + 1 fee > 2 owned */
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_LIMIT);
+    op.fee = 0; /* exactly what is owned */
+    memset(&g, 0, sizeof(g));
+    store_op_begin(f->s, &op, NULL, 0, ys, 1, on_done, &g);
+    ok(f, &g);
+    memset(&g, 0, sizeof(g));
+    store_op_failed(f->s, "w1", "test", on_done, &g);
+    ok(f, &g);
+    /* Without the flag (the CLI), nothing is checked. */
+    op = (struct store_op){.id = "w2", .kind = "send", .mint_url = "http://m", .unit = "sat",
+                           .amount = 8, .ref = "w2", .account = "owner"};
+    memset(&g, 0, sizeof(g));
+    store_op_begin(f->s, &op, NULL, 0, ys, 1, on_done, &g);
+    ok(f, &g);
+}
+
 static void test_settings(void **state)
 {
     struct fx *f = *state;
@@ -333,6 +364,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_books_balance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_withdraw_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
