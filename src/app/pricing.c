@@ -167,7 +167,9 @@ static void free_catalog(void *p)
 int pricing_catalog_load(struct app *a, bool reread, char err[ERR_LEN])
 {
     const struct config *c = &a->cfg;
-    if (reread || a->models_text == NULL) {
+    if (!reread && a->models_text == NULL)
+        return E_OK; /* no catalogue (a fixed-price node without a file): nothing to redo */
+    if (reread) {
         size_t len = 0;
         char used[sizeof(a->models_source)];
         snprintf(used, sizeof(used), "%s", c->models_path);

@@ -16,9 +16,10 @@ struct app;
 struct app_req;
 
 int pricing_init(struct app *a, char err[ERR_LEN]);
-/* Makes a new catalogue current: MODELS_PATH read again when 'reread' (else the text last read),
- * with the dashboard's overrides applied. The old one is retired (admin.h). Returns 0, or
- * E_IO/E_PROTO with 'err' naming the problem; the current catalogue stays then. */
+/* Makes a new catalogue current: MODELS_PATH read again when 'reread' (else the text last read;
+ * nothing to do when none was), with the dashboard's overrides applied. The old one is retired
+ * (admin.h). Returns 0, or E_IO/E_PROTO with 'err' naming the problem; the current catalogue
+ * stays then. */
 int pricing_catalog_load(struct app *a, bool reread, char err[ERR_LEN]);
 /* FIXED_PRICING and the fixed rates changed in a->cfg: re-derive the rates, and start fetching
  * BTC/USD if prices now come from the catalogue. */

@@ -25,6 +25,7 @@ import { after, before, describe, test } from 'node:test';
 import { getDecodedToken } from '@cashu/cashu-ts';
 
 import { startExchange } from '../exchange/fake-exchange.js';
+import { relayService } from '../relay/relay.js';
 import { expectedChatUsage } from '../upstream/fake-openai.js';
 import { Routstr, Stack, fetchWithTimeout, sleep, useStack } from './lib/harness.js';
 import {
@@ -436,6 +437,33 @@ describe('admin API', () => {
     }
     // A session made before still works.
     assert.equal((await admin.get('/admin/api/session')).status, 200);
+  });
+});
+
+/* ------------------------------------------------------------- Nostr settings at runtime */
+
+describe('admin settings reach the Nostr announcement', () => {
+  const relaySvc = relayService();
+  const s = useStack({ upstream: false, services: [relaySvc],
+    env: { ADMIN_PASSWORD: PASSWORD, HTTP_URL: 'https://node.example', NAME: 'Before',
+      RELAYS: '', NOSTR_BACKOFF_MIN_MS: '100' } });
+  const admin = adminClient(() => s.url);
+  const announcements = () => relaySvc.instance.received
+    .filter((e) => e.event?.kind === 38421 && e.ok).map((e) => JSON.parse(e.event.content));
+
+  s.test('relays set in the dashboard are connected; a new name is announced again', { timeout: 30000 }, async () => {
+    assert.equal((await admin.login()).status, 200);
+    await sleep(300);
+    assert.equal(announcements().length, 0, 'no relay at start');
+    const r = await admin.put('/admin/api/settings', { relays: [relaySvc.instance.url] });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.relays, [relaySvc.instance.url]);
+    await relaySvc.instance.waitFor(() => announcements().some((c) => c.name === 'Before'), 20000,
+      'the announcement on the relay set at runtime');
+    const n = await admin.put('/admin/api/settings', { name: 'After' });
+    assert.equal(n.status, 200, n.text);
+    await relaySvc.instance.waitFor(() => announcements().some((c) => c.name === 'After'), 20000,
+      'the renamed announcement');
   });
 });
 
