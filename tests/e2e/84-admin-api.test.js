@@ -22,14 +22,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { getDecodedToken } from '@cashu/cashu-ts';
+import { getDecodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
 
 import { startExchange } from '../exchange/fake-exchange.js';
+import { startMint } from '../mint/mint.js';
+import { mintTokens, walletFor } from '../mint/testkit.js';
 import { relayService } from '../relay/relay.js';
 import { expectedChatUsage } from '../upstream/fake-openai.js';
 import { Routstr, Stack, fetchWithTimeout, sleep, useStack } from './lib/harness.js';
 import {
-  assertAudit, balanceOf, dbRows, fundedKey, jsonOf, keyHashOf, mintService, pgWipe, sum,
+  assertAudit, balanceOf, createKey, dbRows, fundedKey, jsonOf, keyHashOf, mintService, pgWipe,
+  sum,
 } from './lib/paid.js';
 
 const PASSWORD = 'admin-e2e-correct-horse';
@@ -464,6 +467,48 @@ describe('admin settings reach the Nostr announcement', () => {
     assert.equal(n.status, 200, n.text);
     await relaySvc.instance.waitFor(() => announcements().some((c) => c.name === 'After'), 20000,
       'the renamed announcement');
+  });
+});
+
+/* --------------------------------------------------------------- mints changed at runtime */
+
+describe('admin: trusted mints changed at runtime', () => {
+  const m1 = mintService();
+  let m2;
+  const s = useStack({ services: [m1], env: { ADMIN_PASSWORD: PASSWORD, CASHU_MINTS: '',
+    FIXED_PRICING: 'true', FIXED_COST_PER_REQUEST: '1' } });
+  after(async () => { await m2?.close(); });
+  const admin = adminClient(() => s.url);
+  const tokenOf = async (mint, sats) => getEncodedTokenV4({ mint: mint.url,
+    proofs: await mintTokens(await walletFor(mint.url), sats) });
+
+  s.test('a node without mints opens its wallet; a mint taken off the list is refused', { timeout: 30000 }, async () => {
+    assert.equal((await admin.login()).status, 200);
+    const before = await createKey(s.url, await m1.token(4));
+    assert.notEqual(before.status, 200, 'no wallet at start');
+    const put = await admin.put('/admin/api/settings', { cashu_mints: [m1.mint.url] });
+    assert.equal(put.status, 200, put.text);
+    let made;
+    for (const t0 = Date.now(); ; await sleep(50)) { // the wallet opens asynchronously
+      made = await createKey(s.url, await m1.token(8));
+      if (made.status === 200 || Date.now() - t0 > 5000) break;
+    }
+    assert.equal(made.status, 200, made.text);
+    assert.equal(made.json.balance, 8000);
+    m2 = await startMint({});
+    assert.equal((await admin.put('/admin/api/settings',
+      { cashu_mints: [m2.url, m1.mint.url] })).status, 200);
+    const fromM2 = await createKey(s.url, await tokenOf(m2, 5));
+    assert.equal(fromM2.status, 200, fromM2.text);
+    const o = await admin.get('/admin/api/overview');
+    assert.deepEqual(o.json.balances.map((b) => [b.mint, b.wallet_msat]),
+      [[m2.url, 5000], [m1.mint.url, 8000]], 'the primary first');
+    assert.equal((await admin.put('/admin/api/settings', { cashu_mints: [m2.url] })).status, 200);
+    const refused = await createKey(s.url, await m1.token(3));
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.json.error.code, 'cashu_untrusted_mint');
+    assert.deepEqual((await jsonOf(await s.fetch('/v1/info'))).json.mints, [m2.url]);
+    await assertAudit(s.routstr.env.DATABASE_URL);
   });
 });
 
