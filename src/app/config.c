@@ -70,6 +70,8 @@ static const struct setting settings[] = {
      "where a generated key is kept when ROUTSTR_SECRET_KEY is unset"},
     {"ADMIN_PASSWORD", NULL, K_STR, F(admin_password), "",
      "the dashboard's password (/admin/); generated and printed once when unset"},
+    {"WEB_DIR", NULL, K_STR, F(web_dir), "",
+     "the dashboard's files (/admin/); default: web/ beside the executable, else ./web"},
     {"MAX_REQUEST_BODY_BYTES", NULL, K_BYTES, F(max_body_bytes), "33554432", "request body cap"},
     {"MAX_HEADER_BYTES", NULL, K_BYTES, F(max_header_bytes), "65536", "request header block cap"},
     {"UPSTREAM_CONNECT_TIMEOUT_SECONDS", NULL, K_MS, F(upstream_connect_timeout_ms), "10",

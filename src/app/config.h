@@ -35,6 +35,7 @@ struct config {
     char *secret_key;        /* ROUTSTR_SECRET_KEY: hex of the 32-byte key for secrets at rest */
     char *secret_key_file;   /* where a generated key is kept when ROUTSTR_SECRET_KEY is unset */
     char *admin_password;    /* ADMIN_PASSWORD: hashed at start, then wiped; "": generated */
+    char *web_dir;           /* WEB_DIR: the dashboard's files; "": web/ beside the binary */
     int64_t max_body_bytes;
     int64_t max_header_bytes;
     int64_t upstream_connect_timeout_ms;

@@ -1,7 +1,7 @@
 /* routes.c -- the node's routing table: what is answered here and what goes upstream.
  *
  *   OPTIONS + Origin + Access-Control-Request-Method   CORS preflight (any path)
- *   GET /              node summary (JSON)
+ *   GET /              node summary (JSON); a browser (Accept: text/html) goes to /admin/
  *   GET /health        200 while serving
  *   GET /v1/info       node info (spec/routstr-api.md §1.1)
  *   GET /v1/providers/ other Routstr nodes found on Nostr (nostr_app.c)
@@ -9,6 +9,7 @@
  *   *   /v1/balance/..., /v1/wallet/...   the balance API (balance.c)
  *   *   /v1/...        the reverse proxy (proxy.c)
  *   *   /admin/api/... the operator's dashboard API (admin.c, docs/admin-api.md)
+ *   GET /admin/...     the dashboard's static files (web.c)
  *   anything else      404 in the proxy error envelope */
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "app/app.h"
 #include "app/nostr_app.h"
 #include "app/pricing.h"
+#include "app/web.h"
 #include "base/str.h"
 
 static json_t *mints_array(const struct config *c)
@@ -102,8 +104,13 @@ void app_handle(struct evhttp_request *req, void *ud)
         admin_handle(r, r->path + 10);
         return;
     }
+    if (str_eq(path, "/admin") || str_has_prefix(path, "/admin/")) {
+        web_handle(r);
+        return;
+    }
     if (str_eq(path, "/") && is_get(r)) {
-        root(r);
+        if (!web_browser_root(r))
+            root(r);
         return;
     }
     if ((str_eq(path, "/models") || str_eq(path, "/models/")) && is_get(r)) {
