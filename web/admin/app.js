@@ -429,8 +429,8 @@
     return endOfDay ? t + 86399 : t;
   }
 
-  const KINDS = ['credit', 'charge', 'refund', 'withdraw', 'payout_fee', 'owner_receive', 'owner_mint',
-    'owner_melt', 'proofs_lost'];
+  const KINDS = ['deposit', 'charge', 'refund', 'refund_reversal', 'withdraw', 'payout_fee', 'owner_receive',
+    'owner_mint', 'owner_melt', 'proofs_lost'];
   const txState = { limit: 100, offset: 0, key: '', kind: '', since: '', until: '' };
 
   async function transactions() {
