@@ -173,28 +173,26 @@
 
   /* ------------------------------------------------------------------ overview */
 
-  /** Bars of earned sats per day (SVG), each with a tooltip; requests in the tooltip too. */
+  /** Bars of earned sats per day: an SVG stretched to the card's width (so bars only), the
+   * labels in HTML around it so they keep their size on a phone. */
   function earningsChart(days) {
-    const W = 600, H = 180, L = 44, B = 22, T = 8;
+    const W = 300, H = 100;
     const max = Math.max(1, ...days.map((d) => d.earned_msat));
-    const bw = (W - L) / Math.max(1, days.length);
-    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img',
+    const bw = W / Math.max(1, days.length);
+    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img',
       'aria-label': 'Earnings per day, last 30 days' });
-    svg.append(s('line', { class: 'axis', x1: L, y1: H - B, x2: W, y2: H - B }));
-    svg.append(s('text', { x: L - 6, y: T + 8, 'text-anchor': 'end' }, nf.format(max / 1000)));
-    svg.append(s('text', { x: L - 6, y: H - B, 'text-anchor': 'end' }, '0'));
+    svg.append(s('line', { class: 'axis', x1: 0, y1: H, x2: W, y2: H, 'vector-effect': 'non-scaling-stroke' }));
     days.forEach((d, i) => {
-      const bh = ((H - B - T) * d.earned_msat) / max;
-      const bar = s('rect', { class: 'bar', x: L + i * bw + 1, y: H - B - bh, width: Math.max(1, bw - 2),
-        height: Math.max(0, bh) });
+      const bh = (H * d.earned_msat) / max;
+      const bar = s('rect', { class: 'bar', x: i * bw + bw * 0.1, y: H - bh, width: bw * 0.8, height: bh });
       bar.append(s('title', {}, `${d.day}: ${sats(d.earned_msat)}, ${d.requests} requests`));
       svg.append(bar);
     });
-    if (days.length) {
-      svg.append(s('text', { x: L, y: H - 6 }, days[0].day));
-      svg.append(s('text', { x: W, y: H - 6, 'text-anchor': 'end' }, days[days.length - 1].day));
-    }
-    return h('div', { class: 'chart' }, svg);
+    return h('div', { class: 'chart' },
+      h('div', { class: 'muted small' }, `max ${sats(max === 1 && days.every((d) => !d.earned_msat) ? 0 : max)} a day`),
+      svg,
+      h('div', { class: 'axis-labels muted small' }, h('span', {}, days[0]?.day ?? ''),
+        h('span', {}, days[days.length - 1]?.day ?? '')));
   }
 
   function stat(label, value, attrs = {}) {
@@ -218,7 +216,7 @@
       balances.length ? h('div', { class: 'grid', id: 'balances' }, balances)
         : h('p', { class: 'muted' }, 'No mint is trusted (CASHU_MINTS): this node takes no eCash.'),
       h('h2', {}, 'Totals'),
-      h('div', { class: 'grid', id: 'totals' },
+      h('div', { class: 'grid stats', id: 'totals' },
         stat('Earned', sats(t.earned_msat), { dataset: { msat: t.earned_msat, k: 'earned' } }),
         stat('Withdrawn', sats(t.withdrawn_msat), { dataset: { msat: t.withdrawn_msat, k: 'withdrawn' } }),
         stat('Reserved now', sats(t.reserved_msat), { dataset: { msat: t.reserved_msat, k: 'reserved' } }),
