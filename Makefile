@@ -1,6 +1,6 @@
 # routstr -- one GNU Makefile for the daemon, its tests, fuzzers and benchmarks.
 #
-#   make          build/routstr (release, -O2)
+#   make          build/routstr (release, -O2), with the dashboard's files in build/web/
 #   make run      build, then serve on 0.0.0.0:8000 (SQLite default)
 #   make test     ASan+UBSan build, C unit tests, then the Node end-to-end suites
 #   make san      the ASan+UBSan build only (build/san/routstr and unit tests)
@@ -34,6 +34,11 @@ MAIN_OBJ  := $(BUILD)/src/app/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+# The dashboard: our files (web/admin/) and the browser libraries npm installs in web/ from its
+# lockfile, copied beside the binary ($(BUILD)/web/admin/, vendor/ for the libraries), where
+# routstr looks for them by default (WEB_DIR).
+WEB_SRCS   := $(sort $(wildcard web/admin/*))
+WEB_VENDOR := web/node_modules/qrcode-generator/dist/qrcode.js
 
 .PHONY: all run test san unit e2e fuzz bench demo clean deps format
 .DEFAULT_GOAL := all
@@ -53,8 +58,21 @@ $(BUILD)/librouter.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/routstr: $(MAIN_OBJ) $(BUILD)/librouter.a
+$(BUILD)/routstr: $(MAIN_OBJ) $(BUILD)/librouter.a | $(BUILD)/web/.built
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# npm writes node_modules/.package-lock.json on every install: newer than the lockfile once
+# 'npm ci' has run, so it runs again only when the lockfile changes.
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json | $(BUILD)/.deps
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BUILD)/web/.built: $(WEB_SRCS) web/node_modules/.package-lock.json
+	@rm -rf $(BUILD)/web
+	@mkdir -p $(BUILD)/web/admin/vendor
+	cp $(WEB_SRCS) $(BUILD)/web/admin/
+	cp $(WEB_VENDOR) $(BUILD)/web/admin/vendor/
+	@touch $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librouter.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)

@@ -6,9 +6,11 @@
 # Usage: scripts/deps.sh [build|test|bench|all]   (default: build)
 set -euo pipefail
 
+# nodejs and npm build too: npm installs the dashboard's browser libraries (web/package-lock.json).
 build=(build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
-       libcbor-dev libsecp256k1-dev libssl-dev libsqlite3-dev libpq-dev libwslay-dev)
-test=(libcmocka-dev clang libclang-rt-14-dev nodejs npm postgresql openssl)
+       libcbor-dev libsecp256k1-dev libssl-dev libsqlite3-dev libpq-dev libwslay-dev nodejs npm)
+# chromium: the dashboard's browser test (tests/e2e/85-admin-ui.test.js, driven by playwright-core).
+test=(libcmocka-dev clang libclang-rt-14-dev postgresql openssl chromium)
 bench=(nginx-light libnginx-mod-http-echo wrk nghttp2-client valgrind)
 
 want=("${build[@]}")

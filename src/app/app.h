@@ -22,6 +22,7 @@ struct store;
 struct cashu_wallet;
 struct app_req;
 struct nostr_app;
+struct admin;
 
 #define APP_SPEC_MAX 256 /* speculative requests in flight at once (paid.c); more go plain */
 
@@ -33,9 +34,14 @@ struct app {
     struct store *store;
     struct cashu_wallet *wallet;   /* NULL when no mint is trusted */
     struct nostr_app *nostr;       /* nostr_app.c: key, announcement, /v1/providers/ */
+    struct admin *admin;           /* admin*.c: the dashboard API, runtime settings */
+    uint64_t gen;                  /* bumped when a runtime change retires something (admin.h) */
     char instance[33];             /* this process, among several on one database */
     /* pricing.c */
     struct billing_catalog catalog;
+    char *models_text;             /* the catalogue file as last read, re-parsed on changes */
+    size_t models_len;
+    char models_source[4300];      /* the file it came from */
     struct billing_fixed fixed;
     double btc_usd;
     int64_t btc_usd_at_ms;         /* when the rate was fetched (monotonic-ish wall ms) */
@@ -62,6 +68,7 @@ struct app_req {
     struct app *app;
     struct evhttp_request *req;
     char id[37];          /* uuid4: x-routstr-request-id */
+    uint64_t gen;         /* a->gen when it began: what was retired since may still be in use */
     struct timeval start;
     const char *method;
     char path[256];       /* without the query string, which may carry tokens: safe to log */

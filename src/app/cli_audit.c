@@ -3,7 +3,9 @@
  * Every key's balance must equal the sum of its ledger rows; its total spent the sum of its
  * charges; its reserved amount the sum of its active reservations, between 0 and its balance;
  * every settled reservation's cost its charge row; over the node, deposits = balances +
- * spent + refunded; and no refund may stay pending once the wallet op that pays it has ended
+ * spent + refunded, and what the wallet's proofs are worth = what users are owed (balances and
+ * refunds not yet paid out) + the operator's account (charges, withdrawals, fees: store.h,
+ * store_audit_wallet); and no refund may stay pending once the wallet op that pays it has ended
  * (the op settles it). Each violation is printed; the exit status is 1 if there is any. It also
  * prints what the node owes its users beside what its wallet holds. */
 #include <stdbool.h>
@@ -20,7 +22,7 @@ struct audit {
     bool done;
     int status;
     size_t violations;
-    int64_t wallet_msat;
+    int64_t wallet_msat, owed_msat, inflight_msat, owner_msat;
 };
 
 static void on_audit(int status, const struct store_rows *rows, void *ud)
@@ -42,10 +44,13 @@ static void on_wallet(int status, const struct store_rows *rows, void *ud)
 {
     struct audit *a = ud;
     a->done = true;
-    for (size_t i = 0; status == 0 && i < rows->nrows; i++) {
-        int64_t held = store_cell_i64(rows, i, 2) + store_cell_i64(rows, i, 3);
-        a->wallet_msat += strcmp(store_cell(rows, i, 1), "msat") == 0 ? held : held * 1000;
-    }
+    a->status = status;
+    if (status != 0 || rows->nrows != 1)
+        return;
+    a->wallet_msat = store_cell_i64(rows, 0, 0);
+    a->owed_msat = store_cell_i64(rows, 0, 1);
+    a->inflight_msat = store_cell_i64(rows, 0, 2);
+    a->owner_msat = store_cell_i64(rows, 0, 3);
 }
 
 int cli_audit(const struct config *cfg)
@@ -62,17 +67,30 @@ int cli_audit(const struct config *cfg)
     store_audit(s, on_audit, &a);
     while (!a.done)
         event_base_loop(base, EVLOOP_ONCE);
+    if (a.status == 0) {
+        a.done = false;
+        store_audit_wallet(s, on_wallet, &a);
+        while (!a.done)
+            event_base_loop(base, EVLOOP_ONCE);
+    }
+    bool books_ok = a.wallet_msat == a.owed_msat + a.inflight_msat + a.owner_msat;
+    if (a.status == 0 && !books_ok) {
+        printf("VIOLATION wallet = owed + owner: * expected %lld, found %lld\n",
+               (long long)(a.owed_msat + a.inflight_msat + a.owner_msat),
+               (long long)a.wallet_msat);
+        a.violations++;
+    }
     int rc = a.status != 0 ? 2 : a.violations ? 1 : 0;
-    if (a.status != 0)
+    if (a.status != 0) {
         fprintf(stderr, "routstr: audit: the database cannot be read\n");
-    else
+    } else {
         printf("audit: %s (%zu violation%s)\n", a.violations ? "FAILED" : "ok", a.violations,
                a.violations == 1 ? "" : "s");
-    a.done = false;
-    store_wallet_balance(s, on_wallet, &a);
-    while (!a.done)
-        event_base_loop(base, EVLOOP_ONCE);
-    printf("wallet holds %lld msat in proofs\n", (long long)a.wallet_msat);
+        printf("wallet holds %lld msat in proofs: users are owed %lld (%lld of it in refunds "
+               "being paid), the operator owns %lld\n",
+               (long long)a.wallet_msat, (long long)(a.owed_msat + a.inflight_msat),
+               (long long)a.inflight_msat, (long long)a.owner_msat);
+    }
     store_close(s);
     event_base_free(base);
     return rc;

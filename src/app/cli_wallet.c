@@ -174,7 +174,8 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
     if (strcmp(cmd, "balance") == 0)
         store_wallet_balance(c.store, on_balance, &c);
     else if (strcmp(cmd, "send") == 0)
-        rc = cashu_wallet_send(c.wallet, mint, "sat", (uint64_t)amount, c.v3, "cli", on_result, &c);
+        rc = cashu_wallet_withdraw(c.wallet, mint, "sat", (uint64_t)amount, c.v3, false, "cli",
+                                   on_result, &c);
     else if (strcmp(cmd, "receive") == 0)
         rc = cashu_wallet_receive(c.wallet, argv[1], strlen(argv[1]), "cli", NULL, on_result,
                                   &c);

@@ -70,6 +70,10 @@ static const struct setting settings[] = {
      "64 hex digits: the key that encrypts secrets at rest"},
     {"ROUTSTR_SECRET_KEY_FILE", NULL, K_STR, F(secret_key_file), "routstr_secret.key",
      "where a generated key is kept when ROUTSTR_SECRET_KEY is unset"},
+    {"ADMIN_PASSWORD", NULL, K_STR, F(admin_password), "",
+     "the dashboard's password (/admin/); generated and printed once when unset"},
+    {"WEB_DIR", NULL, K_STR, F(web_dir), "",
+     "the dashboard's files (/admin/); default: web/ beside the executable, else ./web"},
     {"MAX_REQUEST_BODY_BYTES", NULL, K_BYTES, F(max_body_bytes), "33554432", "request body cap"},
     {"MAX_HEADER_BYTES", NULL, K_BYTES, F(max_header_bytes), "65536", "request header block cap"},
     {"UPSTREAM_CONNECT_TIMEOUT_SECONDS", NULL, K_MS, F(upstream_connect_timeout_ms), "10",
@@ -287,6 +291,103 @@ void config_deinit(struct config *c)
         char **p = (char **)((char *)c + settings[i].off);
         free(*p);
         *p = NULL;
+    }
+}
+
+static const struct setting *find_setting(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static bool is_string_kind(enum kind k)
+{
+    return !(k == K_PORT || k == K_BYTES || k == K_MS || k == K_LEVEL || k == K_BOOL ||
+             k == K_FLOAT || k == K_COUNT);
+}
+
+static size_t field_size(enum kind k)
+{
+    switch (k) {
+    case K_PORT: case K_BYTES: case K_MS: case K_COUNT: return sizeof(int64_t);
+    case K_LEVEL: return sizeof(enum log_level);
+    case K_BOOL: return sizeof(bool);
+    case K_FLOAT: return sizeof(double);
+    default: return sizeof(char *);
+    }
+}
+
+int config_check(const char *name, const char *value, char err[ERR_LEN])
+{
+    const struct setting *s = find_setting(name);
+    if (s == NULL) {
+        snprintf(err, ERR_LEN, "%s: no such setting", name);
+        return E_NOTFOUND;
+    }
+    struct config tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    int rc = load_one(&tmp, s, value, err);
+    if (rc == E_OK && is_string_kind(s->kind))
+        free(*(char **)((char *)&tmp + s->off));
+    return rc;
+}
+
+int config_set(struct config *c, const char *name, const char *value, char **old, bool *changed,
+               char err[ERR_LEN])
+{
+    *old = NULL;
+    *changed = false;
+    const struct setting *s = find_setting(name);
+    if (s == NULL) {
+        snprintf(err, ERR_LEN, "%s: no such setting", name);
+        return E_NOTFOUND;
+    }
+    struct config tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    int rc = load_one(&tmp, s, value, err);
+    if (rc != E_OK)
+        return rc;
+    char *dst = (char *)c + s->off, *src = (char *)&tmp + s->off;
+    if (is_string_kind(s->kind)) {
+        char *now = *(char **)dst, *fresh = *(char **)src;
+        if (now && strcmp(now, fresh) == 0) {
+            free(fresh);
+            return E_OK;
+        }
+        *old = now;
+        *(char **)dst = fresh;
+        *changed = true;
+        return E_OK;
+    }
+    *changed = memcmp(dst, src, field_size(s->kind)) != 0;
+    memcpy(dst, src, field_size(s->kind));
+    return E_OK;
+}
+
+char *config_get_text(const struct config *c, const char *name)
+{
+    const struct setting *s = find_setting(name);
+    if (s == NULL)
+        return NULL;
+    const char *base = (const char *)c + s->off;
+    switch (s->kind) {
+    case K_PORT: case K_BYTES: case K_COUNT:
+        return xasprintf("%lld", (long long)*(const int64_t *)base);
+    case K_MS: {
+        int64_t ms = *(const int64_t *)base;
+        return ms % 1000 ? xasprintf("%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000))
+                         : xasprintf("%lld", (long long)(ms / 1000));
+    }
+    case K_BOOL:
+        return xstrdup(*(const bool *)base ? "true" : "false");
+    case K_FLOAT:
+        return xasprintf("%.17g", *(const double *)base);
+    case K_LEVEL:
+        return NULL;
+    default:
+        return xstrdup(*(char *const *)base ? *(char *const *)base : "");
     }
 }
 

@@ -35,6 +35,8 @@ struct config {
     char *provider_id;       /* PROVIDER_ID: the 'd' tag of the announcement, or "" */
     char *secret_key;        /* ROUTSTR_SECRET_KEY: hex of the 32-byte key for secrets at rest */
     char *secret_key_file;   /* where a generated key is kept when ROUTSTR_SECRET_KEY is unset */
+    char *admin_password;    /* ADMIN_PASSWORD: hashed at start, then wiped; "": generated */
+    char *web_dir;           /* WEB_DIR: the dashboard's files; "": web/ beside the binary */
     int64_t max_body_bytes;
     int64_t max_header_bytes;
     int64_t upstream_connect_timeout_ms;
@@ -66,6 +68,18 @@ typedef const char *config_get_fn(const char *name, void *ud);
  * the variable and the problem. */
 int config_load(struct config *c, config_get_fn *get, void *ud, char err[ERR_LEN]);
 void config_deinit(struct config *c);
+
+/* Sets one setting by its variable name from text, with the checks of config_load (the same
+ * messages in 'err'). A replaced string goes to *old for the caller to free once nobody can use
+ * it (NULL for numbers and flags, or when nothing changed); *changed says whether the value
+ * differs. Returns 0, E_NOTFOUND for an unknown name, or E_PROTO. */
+int config_set(struct config *c, const char *name, const char *value, char **old, bool *changed,
+               char err[ERR_LEN]);
+/* Checks a value as config_set would, storing nothing. */
+int config_check(const char *name, const char *value, char err[ERR_LEN]);
+/* The current value of a setting as text (malloc'd), as config_set would accept it, or NULL for
+ * an unknown name. */
+char *config_get_text(const struct config *c, const char *name);
 
 /* A parsed .env file: KEY=VALUE lines, '#' comments, optional 'export ', quotes stripped. */
 struct dotenv {

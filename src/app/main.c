@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "app/admin.h"
 #include "app/app.h"
 #include "app/cli.h"
 #include "app/metrics.h"
@@ -203,7 +204,8 @@ int main(int argc, char **argv)
     hex_encode(a.instance, inst, sizeof(inst));
     metrics_node_start();
     if (store_open(&a.store, a.base, a.cfg.database_url, err) != E_OK ||
-        pricing_init(&a, err) != E_OK || open_wallet(&a, err) != E_OK ||
+        admin_init(&a, err) != E_OK || pricing_init(&a, err) != E_OK ||
+        open_wallet(&a, err) != E_OK ||
         nostr_app_start(&a.nostr, &a, err) != E_OK) {
         fprintf(stderr, "routstr: %s\n", err);
         rc = 1;
@@ -223,6 +225,7 @@ int main(int argc, char **argv)
         goto out;
     }
     sweep_start(&a);
+    admin_start(&a);
     a.sig_term = evsignal_new(a.base, SIGTERM, on_signal, &a);
     a.sig_int = evsignal_new(a.base, SIGINT, on_signal, &a);
     evsignal_add(a.sig_term, NULL);
@@ -249,6 +252,7 @@ out:
     http_server_free(a.server);
     cashu_wallet_free(a.wallet);
     pricing_deinit(&a);
+    admin_free(&a);
     store_close(a.store);
     http_client_free(a.client);
     event_base_free(a.base);

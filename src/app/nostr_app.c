@@ -83,6 +83,7 @@ struct nostr_app {
     char pubhex[65];
     char npub[NOSTR_NPUB_LEN + 1];
     struct nostr_net net;
+    struct nostr_relay_opts ro;  /* every relay's options (ro.url aside) */
     struct slot *slots;
     size_t n_slots;
     struct nostr_dir *dir;
@@ -508,6 +509,8 @@ static int load_key(struct nostr_app *n, char err[ERR_LEN])
     return rc;
 }
 
+static void open_relays(struct nostr_app *n);
+
 int nostr_app_start(struct nostr_app **out, struct app *a, char err[ERR_LEN])
 {
     struct nostr_app *n = xcalloc(1, sizeof *n);
@@ -534,7 +537,7 @@ int nostr_app_start(struct nostr_app **out, struct app *a, char err[ERR_LEN])
     if (a->cfg.provider_id && *a->cfg.provider_id)
         n->d = xstrdup(a->cfg.provider_id);
 
-    struct nostr_relay_opts ro = {
+    n->ro = (struct nostr_relay_opts){
         .proxy = a->cfg.tor_proxy_url,
         .backoff_min_ms = env_ms("NOSTR_BACKOFF_MIN_MS", 5000, 1, 3600000),
         .backoff_max_ms = env_ms("NOSTR_BACKOFF_MAX_MS", 900000, 1, 86400000),
@@ -545,12 +548,35 @@ int nostr_app_start(struct nostr_app **out, struct app *a, char err[ERR_LEN])
         .max_bad = 20,
         .max_rate = 300, /* a REQ's answer (<= 110 events) fits in one second */
     };
-    if (ro.backoff_max_ms < ro.backoff_min_ms)
-        ro.backoff_max_ms = ro.backoff_min_ms;
-    static const struct nostr_relay_cbs cbs = {on_open, on_msg, on_down};
-    char **urls;
-    size_t nurls = split_list(a->cfg.relays, &urls);
+    if (n->ro.backoff_max_ms < n->ro.backoff_min_ms)
+        n->ro.backoff_max_ms = n->ro.backoff_min_ms;
     n->slots = xcalloc(MAX_RELAYS, sizeof *n->slots);
+    open_relays(n);
+
+    log_info("nostr: node key %s; %zu relay(s); %s", n->npub, n->n_slots,
+             announcing(n) ? "announcing this node"
+                           : "not announcing (no public HTTP_URL or ONION_URL)");
+    if (announcing(n) && n->d)
+        log_info("nostr: announcing as d=\"%s\" (PROVIDER_ID)", n->d);
+    if (announcing(n) && n->d == NULL) {
+        struct timeval tv = {DECIDE_WAIT_MS / 1000, (DECIDE_WAIT_MS % 1000) * 1000};
+        evtimer_add(n->decide_timer, &tv);
+    }
+    struct timeval day = {RECHECK_MS / 1000, 0};
+    evtimer_add(n->recheck_timer, &day);
+    for (size_t i = 0; i < n->n_slots; i++)
+        nostr_relay_start(n->slots[i].r);
+    *out = n;
+    return E_OK;
+}
+
+/* Connects to every relay of RELAYS (slots filled, not started yet). */
+static void open_relays(struct nostr_app *n)
+{
+    static const struct nostr_relay_cbs cbs = {on_open, on_msg, on_down};
+    struct nostr_relay_opts ro = n->ro;
+    char **urls;
+    size_t nurls = split_list(n->app->cfg.relays, &urls);
     for (size_t i = 0; i < nurls; i++) {
         bool dup = false;
         for (size_t j = 0; j < i; j++)
@@ -570,26 +596,31 @@ int nostr_app_start(struct nostr_app **out, struct app *a, char err[ERR_LEN])
             log_warn("nostr: RELAYS: %s", rerr);
             continue;
         }
-        s->own_timer = evtimer_new(a->base, own_timeout, s);
+        s->own_timer = evtimer_new(n->app->base, own_timeout, s);
         n->n_slots++;
     }
     free_list(urls, nurls);
+}
 
-    log_info("nostr: node key %s; %zu relay(s); %s", n->npub, n->n_slots,
-             announcing(n) ? "announcing this node"
-                           : "not announcing (no public HTTP_URL or ONION_URL)");
-    if (announcing(n) && n->d)
-        log_info("nostr: announcing as d=\"%s\" (PROVIDER_ID)", n->d);
-    if (announcing(n) && n->d == NULL) {
-        struct timeval tv = {DECIDE_WAIT_MS / 1000, (DECIDE_WAIT_MS % 1000) * 1000};
-        evtimer_add(n->decide_timer, &tv);
+static void close_relays(struct nostr_app *n)
+{
+    for (size_t i = 0; i < n->n_slots; i++) {
+        struct slot *s = &n->slots[i];
+        nostr_relay_free(s->r);
+        clear_own(s);
+        event_free(s->own_timer);
     }
-    struct timeval day = {RECHECK_MS / 1000, 0};
-    evtimer_add(n->recheck_timer, &day);
+    memset(n->slots, 0, MAX_RELAYS * sizeof *n->slots);
+    n->n_slots = 0;
+}
+
+void nostr_app_relays_changed(struct nostr_app *n)
+{
+    close_relays(n);
+    open_relays(n);
+    log_info("nostr: RELAYS changed: %zu relay(s)", n->n_slots);
     for (size_t i = 0; i < n->n_slots; i++)
         nostr_relay_start(n->slots[i].r);
-    *out = n;
-    return E_OK;
 }
 
 const char *nostr_app_npub(const struct nostr_app *n)
@@ -888,12 +919,7 @@ void nostr_app_free(struct nostr_app *n)
         return;
     while (n->batches)
         batch_free(n->batches);
-    for (size_t i = 0; i < n->n_slots; i++) {
-        struct slot *s = &n->slots[i];
-        nostr_relay_free(s->r);
-        clear_own(s);
-        event_free(s->own_timer);
-    }
+    close_relays(n);
     free(n->slots);
     event_free(n->decide_timer);
     event_free(n->recheck_timer);

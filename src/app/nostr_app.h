@@ -34,6 +34,8 @@ const char *nostr_app_npub(const struct nostr_app *n);
  * A restart with changed settings needs nothing: the comparison with what relays hold runs at
  * every start. */
 void nostr_app_settings_changed(struct nostr_app *n);
+/* RELAYS changed in a->cfg: the connections are closed and made again to the new list. */
+void nostr_app_relays_changed(struct nostr_app *n);
 
 /* GET /v1/providers/[?include_json=true][&pubkey=<hex>]: {"providers":[provider, ...]} from the
  * directory, newest first, one per endpoint URL, at most 42 (the reference's cap). With

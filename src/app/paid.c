@@ -40,6 +40,7 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "app/admin.h"
 #include "app/app.h"
 #include "app/auth.h"
 #include "app/metrics.h"
@@ -845,8 +846,9 @@ void paid_handle(struct app_req *r, const char *rest)
     pd->fixed = a->cfg.fixed_pricing ? a->fixed
                                      : (struct billing_fixed){
                                            .per_request_msat = a->fixed.per_request_msat};
-    if (!a->cfg.fixed_pricing && model) {
-        pd->m = found;
+    /* Fixed prices need no catalogue, but a model the dashboard disabled is refused anyway. */
+    if (model && (!a->cfg.fixed_pricing || admin_model_disabled(a, model))) {
+        pd->m = a->cfg.fixed_pricing ? NULL : found;
         if (pd->m == NULL) {
             char msg[200];
             snprintf(msg, sizeof(msg), "Model '%.150s' not found", model);

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "app/admin.h"
 #include "app/app.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -157,7 +158,59 @@ static void schedule_prices(struct app *a, long ms)
     evtimer_add(a->price_timer, &tv);
 }
 
-int pricing_init(struct app *a, char err[ERR_LEN])
+static void free_catalog(void *p)
+{
+    billing_catalog_deinit(p);
+    free(p);
+}
+
+int pricing_catalog_load(struct app *a, bool reread, char err[ERR_LEN])
+{
+    const struct config *c = &a->cfg;
+    if (!reread && a->models_text == NULL)
+        return E_OK; /* no catalogue (a fixed-price node without a file): nothing to redo */
+    if (reread) {
+        size_t len = 0;
+        char used[sizeof(a->models_source)];
+        snprintf(used, sizeof(used), "%s", c->models_path);
+        char *text = read_file(c->models_path, &len);
+        if (text == NULL && errno == ENOENT)
+            text = read_example(&len, used, sizeof(used));
+        if (text == NULL) {
+            snprintf(err, ERR_LEN, "MODELS_PATH: cannot read %s (nor models.example.json)",
+                     c->models_path);
+            return E_IO;
+        }
+        /* Checked before it replaces the text that parses. */
+        struct billing_catalog probe = {0};
+        if (billing_catalog_parse(&probe, text, len, err) != 0) {
+            free(text);
+            log_error("models: %s", used);
+            return E_PROTO;
+        }
+        billing_catalog_deinit(&probe);
+        free(a->models_text);
+        a->models_text = text;
+        a->models_len = len;
+        snprintf(a->models_source, sizeof(a->models_source), "%s", used);
+    }
+    struct billing_catalog fresh = {0};
+    if (billing_catalog_parse(&fresh, a->models_text, a->models_len, err) != 0)
+        return E_PROTO;
+    admin_models_apply(a, &fresh);
+    /* Requests in flight may point at models of the current catalogue: it is retired, not
+     * freed (admin.h). */
+    struct billing_catalog *old = xmalloc(sizeof(*old));
+    *old = a->catalog;
+    a->catalog = fresh;
+    if (a->admin)
+        admin_retire(a, old, free_catalog);
+    else
+        free_catalog(old);
+    return E_OK;
+}
+
+static void fixed_rates(struct app *a)
 {
     const struct config *c = &a->cfg;
     a->fixed = (struct billing_fixed){
@@ -165,31 +218,32 @@ int pricing_init(struct app *a, char err[ERR_LEN])
         .per_1k_input_msat = c->fixed_per_1k_input_sat * 1000,
         .per_1k_output_msat = c->fixed_per_1k_output_sat * 1000,
     };
-    size_t len = 0;
-    char used[4300];
-    snprintf(used, sizeof(used), "%s", c->models_path);
-    char *text = read_file(c->models_path, &len);
-    if (text == NULL && errno == ENOENT)
-        text = read_example(&len, used, sizeof(used));
-    if (text == NULL) {
-        if (!c->fixed_pricing) {
-            snprintf(err, ERR_LEN, "MODELS_PATH: cannot read %s (nor models.example.json)",
-                     c->models_path);
-            return E_IO;
-        }
-    } else {
-        int rc = billing_catalog_parse(&a->catalog, text, len, err);
-        free(text);
-        if (rc != 0) {
-            log_error("models: %s", used);
-            return E_PROTO;
-        }
-        log_info("models: %zu from %s", a->catalog.n, used);
-    }
+}
+
+int pricing_init(struct app *a, char err[ERR_LEN])
+{
+    const struct config *c = &a->cfg;
+    fixed_rates(a);
+    int rc = pricing_catalog_load(a, true, err);
+    if (rc == E_IO && c->fixed_pricing)
+        rc = E_OK; /* a fixed-price node needs no catalogue */
+    if (rc != E_OK)
+        return rc;
+    if (a->models_text)
+        log_info("models: %zu from %s", a->catalog.n, a->models_source);
     a->price_timer = evtimer_new(a->base, fetch_prices, a);
     if (!c->fixed_pricing)
         schedule_prices(a, 0); /* at once; then every PRICING_REFRESH_INTERVAL_SECONDS */
     return E_OK;
+}
+
+void pricing_settings_changed(struct app *a)
+{
+    fixed_rates(a);
+    /* Prices from the catalogue need BTC/USD: start fetching if nothing is under way. */
+    if (!a->cfg.fixed_pricing && a->price_timer && !evtimer_pending(a->price_timer, NULL) &&
+        a->price_pending == 0)
+        schedule_prices(a, 0);
 }
 
 void pricing_deinit(struct app *a)
@@ -198,6 +252,8 @@ void pricing_deinit(struct app *a)
         event_free(a->price_timer);
     free(a->price_quotes);
     billing_catalog_deinit(&a->catalog);
+    free(a->models_text);
+    a->models_text = NULL;
 }
 
 struct billing_rates pricing_rates(const struct app *a, bool *usable)

@@ -16,6 +16,14 @@ struct app;
 struct app_req;
 
 int pricing_init(struct app *a, char err[ERR_LEN]);
+/* Makes a new catalogue current: MODELS_PATH read again when 'reread' (else the text last read;
+ * nothing to do when none was), with the dashboard's overrides applied. The old one is retired
+ * (admin.h). Returns 0, or E_IO/E_PROTO with 'err' naming the problem; the current catalogue
+ * stays then. */
+int pricing_catalog_load(struct app *a, bool reread, char err[ERR_LEN]);
+/* FIXED_PRICING and the fixed rates changed in a->cfg: re-derive the rates, and start fetching
+ * BTC/USD if prices now come from the catalogue. */
+void pricing_settings_changed(struct app *a);
 void pricing_deinit(struct app *a);
 /* The rates to price with now; 'usable' says whether the BTC/USD rate is fresh enough. */
 struct billing_rates pricing_rates(const struct app *a, bool *usable);

@@ -23,6 +23,7 @@
  * nothing, gets paid's error instead. A client that leaves meanwhile aborts the transfer at
  * once; the state then waits for paid's verdict to be freed. */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +35,7 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "app/admin.h"
 #include "app/app.h"
 #include "app/metrics.h"
 #include "app/paid.h"
@@ -497,14 +499,36 @@ static bool check_target(struct app_req *r, const char *rest)
     return true;
 }
 
+/* A free node reads no body, but a model the dashboard disabled is refused as unknown (paid.c
+ * does the same on the paid path). Answers 400 and returns true for one. */
+static bool disabled_model(struct app_req *r)
+{
+    if (!admin_models_any_disabled(r->app))
+        return false;
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    json_t *body = n ? json_loadb((const char *)evbuffer_pullup(in, -1), n, 0, NULL) : NULL;
+    const char *model = json_string_value(json_object_get(body, "model"));
+    bool off = model && admin_model_disabled(r->app, model);
+    if (off) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "Model '%.150s' not found", model);
+        app_reply_json(r, 400, json_pack("{s:{s:s, s:s, s:i}, s:s}", "error", "message", msg,
+                                         "type", "invalid_model", "code", 400, "request_id",
+                                         r->id));
+    }
+    json_decref(body);
+    return off;
+}
+
 void proxy_handle(struct app_req *r, const char *rest)
 {
     if (!check_target(r, rest))
         return;
-    if (pricing_free(r->app))
-        proxy_forward(r, rest, NULL, 0, NULL);
-    else
+    if (!pricing_free(r->app))
         paid_handle(r, rest);
+    else if (!disabled_model(r))
+        proxy_forward(r, rest, NULL, 0, NULL);
 }
 
 /* Starts the upstream transfer of 'r'. Returns its state, or NULL (freed, 'pd' untouched,

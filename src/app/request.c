@@ -118,6 +118,7 @@ struct app_req *app_req_new(struct app *a, struct evhttp_request *req)
     struct app_req *r = xcalloc(1, sizeof(*r));
     r->app = a;
     r->req = req;
+    r->gen = a->gen;
     new_request_id(r->id);
     gettimeofday(&r->start, NULL);
     r->method = method_name(evhttp_request_get_command(req));

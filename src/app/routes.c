@@ -1,7 +1,7 @@
 /* routes.c -- the node's routing table: what is answered here and what goes upstream.
  *
  *   OPTIONS + Origin + Access-Control-Request-Method   CORS preflight (any path)
- *   GET /              node summary (JSON)
+ *   GET /              node summary (JSON); a browser (Accept: text/html) goes to /admin/
  *   GET /health        200 while serving
  *   GET /metrics       Prometheus text format (metrics.c): loopback, or METRICS_TOKEN
  *   GET /v1/info       node info (spec/routstr-api.md §1.1)
@@ -9,13 +9,17 @@
  *   GET /v1/models     the catalogue with sats prices (pricing.c), also /models
  *   *   /v1/balance/..., /v1/wallet/...   the balance API (balance.c)
  *   *   /v1/...        the reverse proxy (proxy.c)
+ *   *   /admin/api/... the operator's dashboard API (admin.c, docs/admin-api.md)
+ *   GET /admin/...     the dashboard's static files (web.c)
  *   anything else      404 in the proxy error envelope */
 #include <string.h>
 
+#include "app/admin.h"
 #include "app/app.h"
 #include "app/metrics.h"
 #include "app/nostr_app.h"
 #include "app/pricing.h"
+#include "app/web.h"
 #include "base/str.h"
 
 static json_t *mints_array(const struct config *c)
@@ -98,8 +102,17 @@ void app_handle(struct evhttp_request *req, void *ud)
         proxy_handle(r, evhttp_request_get_uri(req) + 3);
         return;
     }
+    if (str_has_prefix(path, "/admin/api/") || str_eq(path, "/admin/api")) {
+        admin_handle(r, r->path + 10);
+        return;
+    }
+    if (str_eq(path, "/admin") || str_has_prefix(path, "/admin/")) {
+        web_handle(r);
+        return;
+    }
     if (str_eq(path, "/") && is_get(r)) {
-        root(r);
+        if (!web_browser_root(r))
+            root(r);
         return;
     }
     if ((str_eq(path, "/models") || str_eq(path, "/models/")) && is_get(r)) {

@@ -141,3 +141,80 @@ int secrets_get_or_create(struct store *s, struct event_base *base, const uint8_
                  "the one it was created with?)", name);
     return rc;
 }
+
+/* The asynchronous form: the same steps, each answered by a store callback. */
+struct async {
+    struct store *s;
+    uint8_t key[32];
+    char *name;
+    size_t n;
+    secrets_fn *cb;
+    void *ud;
+};
+
+static void async_end(struct async *as, int status, const char *hex)
+{
+    uint8_t *out = xcalloc(1, as->n);
+    size_t len = hex ? strlen(hex) / 2 : 0;
+    if (status == 0) {
+        uint8_t *sealed = xmalloc(len + 1);
+        status = E_PROTO;
+        if (len == as->n + CRYPTO_AEAD_OVERHEAD && hex_decode(sealed, len, hex, 2 * len) == 0)
+            status = crypto_aead_open(out, as->key, sealed, len, as->name, strlen(as->name));
+        free(sealed);
+    }
+    as->cb(status, status == 0 ? out : NULL, as->n, as->ud);
+    secure_zero(out, as->n);
+    free(out);
+    secure_zero(as->key, sizeof(as->key));
+    free(as->name);
+    free(as);
+}
+
+static void on_async_init(int status, const struct store_rows *rows, void *ud)
+{
+    struct async *as = ud;
+    const char *v = status == 0 && rows->nrows ? store_cell(rows, 0, 0) : NULL;
+    async_end(as, status ? E_IO : v ? 0 : E_IO, v);
+}
+
+static void on_async_get(int status, const struct store_rows *rows, void *ud)
+{
+    struct async *as = ud;
+    if (status != 0) {
+        async_end(as, E_IO, NULL);
+        return;
+    }
+    if (rows->nrows && store_cell(rows, 0, 0)) {
+        async_end(as, 0, store_cell(rows, 0, 0));
+        return;
+    }
+    uint8_t *fresh = xmalloc(as->n), *sealed = xmalloc(as->n + CRYPTO_AEAD_OVERHEAD);
+    char *hex = xmalloc(2 * (as->n + CRYPTO_AEAD_OVERHEAD) + 1);
+    int rc = crypto_random(fresh, as->n);
+    if (rc == 0)
+        rc = crypto_aead_seal(sealed, as->key, fresh, as->n, as->name, strlen(as->name));
+    secure_zero(fresh, as->n);
+    free(fresh);
+    if (rc == 0) {
+        hex_encode(hex, sealed, as->n + CRYPTO_AEAD_OVERHEAD);
+        store_secret_init(as->s, as->name, hex, on_async_init, as); /* the first stored wins */
+    }
+    free(sealed);
+    free(hex);
+    if (rc != 0)
+        async_end(as, E_IO, NULL);
+}
+
+void secrets_get_or_create_async(struct store *s, const uint8_t key[32], const char *name,
+                                 size_t n, secrets_fn *cb, void *ud)
+{
+    struct async *as = xcalloc(1, sizeof(*as));
+    as->s = s;
+    memcpy(as->key, key, 32);
+    as->name = xstrdup(name);
+    as->n = n;
+    as->cb = cb;
+    as->ud = ud;
+    store_secret_get(s, name, on_async_get, as);
+}

@@ -25,4 +25,10 @@ int secrets_key_load(uint8_t key[32], const struct config *c, char err[ERR_LEN])
 int secrets_get_or_create(struct store *s, struct event_base *base, const uint8_t key[32],
                           const char *name, uint8_t *out, size_t n, char err[ERR_LEN]);
 
+/* The same without blocking, for a running loop: 'cb' gets 0 and the n bytes (valid during the
+ * call), or E_PROTO / E_IO and NULL. */
+typedef void secrets_fn(int status, const uint8_t *value, size_t n, void *ud);
+void secrets_get_or_create_async(struct store *s, const uint8_t key[32], const char *name,
+                                 size_t n, secrets_fn *cb, void *ud);
+
 #endif

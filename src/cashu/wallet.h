@@ -36,6 +36,9 @@ struct cashu_wallet_opts {
 
 struct cashu_wallet *cashu_wallet_new(const struct cashu_wallet_opts *o);
 void cashu_wallet_free(struct cashu_wallet *w);
+/* Trusts exactly 'mints' from now on (comma-separated normalised URLs; the first is primary).
+ * Operations already under way at a mint no longer trusted finish there. */
+void cashu_wallet_set_mints(struct cashu_wallet *w, const char *mints);
 /* The primary mint's URL, or NULL when no mint is trusted. */
 const char *cashu_wallet_primary(const struct cashu_wallet *w);
 bool cashu_wallet_trusts(const struct cashu_wallet *w, const char *mint_url);
@@ -89,6 +92,13 @@ int cashu_wallet_verify_offline(struct cashu_wallet *w, const char *token, size_
  * swapping for the exact amount plus change when no proofs add up to it. 'v3' picks cashuA. */
 int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
                       uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud);
+/* The same, paid from the operator's own money: a ledger row of the operator's account
+ * (key_hash "owner", kind "withdraw", amount + fee) is written in the transaction that spends
+ * the proofs. With 'owner_only', it fails with E_LIMIT (nothing spent) when amount + fee is
+ * more than the operator owns, checked in the transaction that takes the proofs. */
+int cashu_wallet_withdraw(struct cashu_wallet *w, const char *mint, const char *unit,
+                          uint64_t amount, bool v3, bool owner_only, const char *ref,
+                          cashu_result_fn *cb, void *ud);
 
 /* Funds the wallet with 'amount' sats over Lightning at the primary mint (NUT-04): the invoice
  * to pay is handed to 'on_invoice' (may be NULL), the quote polled until paid, then minted. */

@@ -25,29 +25,79 @@ struct cashu_wallet *cashu_wallet_new(const struct cashu_wallet_opts *o)
     w->proxy = o->proxy ? xstrdup(o->proxy) : NULL;
     w->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
     cashu_yset_init(&w->spent, WALLET_SPENT_CAP);
-    for (const char *p = o->mints ? o->mints : ""; *p;) {
+    cashu_wallet_set_mints(w, o->mints);
+    return w;
+}
+
+/* Takes the state of 'url' out of 'list' (NULL when absent). */
+static struct mint_state *take(struct mint_state **list, size_t *n, const char *url, size_t len)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strlen(list[i]->url) == len && strncmp(list[i]->url, url, len) == 0) {
+            struct mint_state *m = list[i];
+            memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof(*list));
+            (*n)--;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+void cashu_wallet_set_mints(struct cashu_wallet *w, const char *mints)
+{
+    /* Operations in flight hold pointers to mint states: none is freed before the wallet. */
+    struct mint_state **fresh = NULL;
+    size_t n_fresh = 0;
+    for (const char *p = mints ? mints : ""; *p;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (n) {
-            w->mints = xrealloc(w->mints, (w->n_mints + 1) * sizeof(*w->mints));
-            w->mints[w->n_mints++] = (struct mint_state){.url = xstrndup(p, n)};
+        struct mint_state *m = NULL;
+        for (size_t i = 0; n && i < n_fresh && m == NULL; i++)
+            if (strlen(fresh[i]->url) == n && strncmp(fresh[i]->url, p, n) == 0)
+                m = fresh[i]; /* listed twice */
+        if (n && m == NULL) {
+            m = take(w->mints, &w->n_mints, p, n);
+            if (m == NULL)
+                m = take(w->untrusted, &w->n_untrusted, p, n);
+            if (m == NULL) {
+                m = xcalloc(1, sizeof(*m));
+                m->url = xstrndup(p, n);
+            }
+            fresh = xrealloc(fresh, (n_fresh + 1) * sizeof(*fresh));
+            fresh[n_fresh++] = m;
         }
         p += n + (comma ? 1 : 0);
     }
-    return w;
+    if (w->n_mints) {
+        w->untrusted = xrealloc(w->untrusted,
+                                (w->n_untrusted + w->n_mints) * sizeof(*w->untrusted));
+        memcpy(w->untrusted + w->n_untrusted, w->mints, w->n_mints * sizeof(*w->mints));
+        w->n_untrusted += w->n_mints;
+    }
+    free(w->mints);
+    w->mints = fresh;
+    w->n_mints = n_fresh;
+}
+
+static void mint_state_free(struct mint_state *m)
+{
+    for (size_t j = 0; j < m->n_sets; j++)
+        cashu_keyset_deinit(&m->sets[j]);
+    free(m->sets);
+    free(m->url);
+    free(m);
 }
 
 void cashu_wallet_free(struct cashu_wallet *w)
 {
     if (w == NULL)
         return;
-    for (size_t i = 0; i < w->n_mints; i++) {
-        for (size_t j = 0; j < w->mints[i].n_sets; j++)
-            cashu_keyset_deinit(&w->mints[i].sets[j]);
-        free(w->mints[i].sets);
-        free(w->mints[i].url);
-    }
+    for (size_t i = 0; i < w->n_mints; i++)
+        mint_state_free(w->mints[i]);
+    for (size_t i = 0; i < w->n_untrusted; i++)
+        mint_state_free(w->untrusted[i]);
     free(w->mints);
+    free(w->untrusted);
     free(w->proxy);
     cashu_yset_deinit(&w->spent);
     secure_zero(w->seed, sizeof(w->seed));
@@ -56,7 +106,7 @@ void cashu_wallet_free(struct cashu_wallet *w)
 
 const char *cashu_wallet_primary(const struct cashu_wallet *w)
 {
-    return w->n_mints ? w->mints[0].url : NULL;
+    return w->n_mints ? w->mints[0]->url : NULL;
 }
 
 const struct cashu_wallet_stats *cashu_wallet_stats(const struct cashu_wallet *w)
@@ -83,8 +133,8 @@ void wallet_count_token(struct cashu_wallet *w, bool in, uint64_t amount, const 
 struct mint_state *wallet_mint(struct cashu_wallet *w, const char *url)
 {
     for (size_t i = 0; i < w->n_mints; i++)
-        if (strcmp(w->mints[i].url, url) == 0)
-            return &w->mints[i];
+        if (strcmp(w->mints[i]->url, url) == 0)
+            return w->mints[i];
     return NULL;
 }
 

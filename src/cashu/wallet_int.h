@@ -22,8 +22,10 @@ struct cashu_wallet {
     struct http_client *http;
     struct store *store;
     uint8_t seed[64];
-    struct mint_state *mints;
+    struct mint_state **mints;    /* trusted, in order: the first is primary */
     size_t n_mints;
+    struct mint_state **untrusted; /* trusted once: kept for operations that still use them */
+    size_t n_untrusted;
     char *proxy;
     long timeout_ms;
     struct cashu_yset spent; /* Ys of proofs we took or the mint reported spent (receive) */

@@ -367,10 +367,10 @@ int cashu_wallet_receive(struct cashu_wallet *w, const char *token, size_t len, 
     if (rc->m == NULL) {
         char msg[512];
         snprintf(msg, sizeof(msg), "token from untrusted mint %.200s; this node accepts: %.250s",
-                 rc->token.mint, w->n_mints ? w->mints[0].url : "(none)");
+                 rc->token.mint, w->n_mints ? w->mints[0]->url : "(none)");
         for (size_t i = 1; i < w->n_mints; i++) {
             size_t l = strlen(msg);
-            snprintf(msg + l, sizeof(msg) - l, ", %s", w->mints[i].url);
+            snprintf(msg + l, sizeof(msg) - l, ", %s", w->mints[i]->url);
         }
         end(rc, E_PROTO, (struct cashu_error_class){"invalid_token", 400, "cashu_untrusted_mint"},
             msg);

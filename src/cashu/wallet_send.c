@@ -4,7 +4,9 @@
  * as they are; otherwise they are swapped (NUT-03) into the amount to send plus change to keep,
  * the fee paid from the change. Either way the chosen proofs are marked pending in the same
  * durable transaction that saves the op, so two payouts never spend one proof, and the token
- * is stored with the op before it is handed to anyone (a lost answer can fetch it again). */
+ * is stored with the op before it is handed to anyone (a lost answer can fetch it again). A
+ * withdrawal is the same send of the operator's own money: its op is marked so, and the ledger
+ * row that debits the operator's account is written with the proofs' leaving (store_op_done). */
 #include "cashu/wallet_int.h"
 
 #include <stdio.h>
@@ -23,6 +25,8 @@ struct send {
     char *ref;
     uint64_t amount;
     bool v3;
+    bool withdraw;  /* the operator's money: the op is marked account "owner" */
+    bool owner_only; /* ... and refused beyond what the operator owns */
     int attempts;
     char op_id[33];
     struct wallet_inputs in;
@@ -208,6 +212,10 @@ static void on_op_saved(int status, void *ud)
         store_proofs_unspent(s->w->store, s->m->url, s->unit, on_unspent, s);
         return;
     }
+    if (status == E_LIMIT) {
+        end(s, E_LIMIT, "more than the operator owns (with the mint's fee)");
+        return;
+    }
     if (status != 0) {
         end(s, status == E_CONFLICT ? E_CONFLICT : E_IO,
             status == E_CONFLICT ? "proofs taken by another payout; try again"
@@ -231,7 +239,9 @@ static void save_op(struct send *s)
         outs[i] = (struct store_output){s->out.keyset_id, s->out.first_counter + (int64_t)i,
                                         (int64_t)s->out.amounts[i], s->out.B_hex[i]};
     struct store_op op = {.id = s->op_id, .kind = "send", .mint_url = s->m->url, .unit = s->unit,
-                          .amount = (int64_t)s->amount, .fee = (int64_t)s->fee, .ref = s->ref};
+                          .amount = (int64_t)s->amount, .fee = (int64_t)s->fee, .ref = s->ref,
+                          .account = s->withdraw ? "owner" : NULL,
+                          .owner_only = s->owner_only};
     store_op_begin(s->w->store, &op, outs, s->out.n, (const char *const *)s->in.y, s->in.n,
                    on_op_saved, s);
     free(outs);
@@ -343,11 +353,14 @@ static void on_keysets_of_proofs(int status, const struct store_rows *rows, void
     free(ids);
 }
 
-int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
-                      uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud)
+static int send_start(struct cashu_wallet *w, const char *mint, const char *unit,
+                      uint64_t amount, bool v3, bool withdraw, bool owner_only, const char *ref,
+                      cashu_result_fn *cb, void *ud)
 {
     struct send *s = xcalloc(1, sizeof(*s));
     s->w = w;
+    s->withdraw = withdraw;
+    s->owner_only = owner_only;
     s->cb = cb;
     s->ud = ud;
     s->amount = amount;
@@ -366,4 +379,17 @@ int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit
     }
     store_proofs_unspent(w->store, s->m->url, s->unit, on_keysets_of_proofs, s);
     return 0;
+}
+
+int cashu_wallet_send(struct cashu_wallet *w, const char *mint, const char *unit,
+                      uint64_t amount, bool v3, const char *ref, cashu_result_fn *cb, void *ud)
+{
+    return send_start(w, mint, unit, amount, v3, false, false, ref, cb, ud);
+}
+
+int cashu_wallet_withdraw(struct cashu_wallet *w, const char *mint, const char *unit,
+                          uint64_t amount, bool v3, bool owner_only, const char *ref,
+                          cashu_result_fn *cb, void *ud)
+{
+    return send_start(w, mint, unit, amount, v3, true, owner_only, ref, cb, ud);
 }

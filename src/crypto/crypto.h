@@ -45,6 +45,13 @@ void crypto_hmac_sha512(uint8_t out[64], const void *key, size_t key_len, const 
 void crypto_pbkdf2_sha512(uint8_t *out, size_t out_len, const void *pass, size_t pass_len,
                           const void *salt, size_t salt_len, unsigned iterations);
 
+/* scrypt (RFC 7914) into out_len bytes with cost N (a power of two, at most 2^20), block size r
+ * and parallelism p (each 1..64), using up to 128·r·N bytes of memory. Returns 0, or E_PROTO
+ * for parameters out of those bounds (so a stored hash cannot make us spend unbounded memory). */
+CRYPTO_WARN_UNUSED int crypto_scrypt(uint8_t *out, size_t out_len, const void *pass,
+                                     size_t pass_len, const void *salt, size_t salt_len,
+                                     uint64_t n, uint64_t r, uint64_t p);
+
 /* Fills p with n bytes from OpenSSL's CSPRNG. Returns 0, or E_IO if the generator is not
  * seeded (p is then zeroed, never left half random). */
 CRYPTO_WARN_UNUSED int crypto_random(void *p, size_t n);

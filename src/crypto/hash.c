@@ -1,4 +1,4 @@
-/* hash.c -- SHA-256, HMAC-SHA256/512 and PBKDF2-HMAC-SHA512 over OpenSSL 3's EVP layer.
+/* hash.c -- SHA-256, HMAC-SHA256/512, PBKDF2-HMAC-SHA512 and scrypt over OpenSSL 3's EVP layer.
  *
  * The low-level SHA256_* calls are deprecated in OpenSSL 3, so the incremental hash holds an
  * EVP_MD_CTX. OpenSSL only fails these calls when it cannot allocate, which we treat like any
@@ -13,6 +13,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "base/err.h"
 
 static void die(const char *what)
 {
@@ -88,4 +90,19 @@ void crypto_pbkdf2_sha512(uint8_t *out, size_t out_len, const void *pass, size_t
     if (PKCS5_PBKDF2_HMAC(pass_len ? pass : empty, (int)pass_len, salt_len ? salt : empty,
                           (int)salt_len, (int)iterations, EVP_sha512(), (int)out_len, out) != 1)
         die("PKCS5_PBKDF2_HMAC");
+}
+
+int crypto_scrypt(uint8_t *out, size_t out_len, const void *pass, size_t pass_len,
+                  const void *salt, size_t salt_len, uint64_t n, uint64_t r, uint64_t p)
+{
+    static const char empty[1];
+    /* 128·r·N bytes for V, 256·r·p for B and XY, with room to spare (RFC 7914 §5). */
+    uint64_t maxmem = 128 * r * n + 256 * r * p + (1u << 20);
+    if (n < 2 || (n & (n - 1)) != 0 || r == 0 || p == 0 || r > 64 || p > 64 ||
+        n > (1u << 20) || maxmem > (1ull << 30))
+        return E_PROTO;
+    if (EVP_PBE_scrypt(pass_len ? pass : empty, pass_len, salt_len ? salt : empty, salt_len, n,
+                       r, p, maxmem, out, out_len) != 1)
+        die("EVP_PBE_scrypt");
+    return E_OK;
 }

@@ -134,10 +134,37 @@ static const char m3_refund_state[] =
     "ALTER TABLE refunds ADD COLUMN balance_after_msat BIGINT;"
     "ALTER TABLE refunds ADD COLUMN spent_msat BIGINT;";
 
+/* 4: the admin dashboard (docs/admin-api.md). Settings changed there win over the environment;
+ * 'settings_version' counts the changes, so other processes on one database notice them. USD
+ * prices are kept as decimal text (the store binds integers and text only). The operator's
+ * account is the ledger's rows with key_hash 'owner' (withdrawals, payout fees, the wallet's
+ * own receives and melts) plus every charge; a send marked account 'owner' is a withdrawal. */
+static const char m4_admin[] =
+    "CREATE TABLE settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL,"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE TABLE model_overrides ("
+    "  id TEXT PRIMARY KEY,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  prompt_usd TEXT,"
+    "  completion_usd TEXT,"
+    "  request_usd TEXT,"
+    "  updated_at BIGINT NOT NULL);"
+    /* Only the SHA-256 of a session token is stored. */
+    "CREATE TABLE admin_sessions ("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  expires_at BIGINT NOT NULL,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX admin_sessions_expiry ON admin_sessions (expires_at);"
+    "ALTER TABLE wallet_ops ADD COLUMN account TEXT;"
+    "CREATE INDEX ledger_kind ON ledger (kind, created_at);";
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, m1_wallet},
     {2, m2_ledger},
     {3, m3_refund_state},
+    {4, m4_admin},
 };
 const size_t store_sqlite_n_migrations =
     sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);
@@ -146,5 +173,6 @@ const struct store_migration store_pg_migrations[] = {
     {1, m1_wallet},
     {2, m2_ledger},
     {3, m3_refund_state},
+    {4, m4_admin},
 };
 const size_t store_pg_n_migrations = sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0]);

@@ -160,17 +160,17 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                     size_t n_outs, const char *const *input_ys, size_t n_inputs,
                     store_done_fn *cb, void *ud)
 {
-    size_t n = 1 + n_outs + n_inputs;
+    size_t n = 1 + n_outs + n_inputs + (op->owner_only ? 1 : 0);
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
     st[0] = (struct store_stmt){
         .sql = "INSERT INTO wallet_ops (id, kind, mint_url, unit, amount, fee, ref, state, "
-               "created_at, updated_at, credit_key, credit_msat) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10)",
+               "created_at, updated_at, credit_key, credit_msat, account) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10, $11)",
         .params = {P_TEXT(op->id), P_TEXT(op->kind), P_TEXT(op->mint_url), P_TEXT(op->unit),
                    P_INT(op->amount), P_INT(op->fee), P_TEXT(op->ref), P_INT(now),
-                   P_TEXT(op->credit_key), P_INT(op->credit_msat)},
-        .nparams = 10};
+                   P_TEXT(op->credit_key), P_INT(op->credit_msat), P_TEXT(op->account)},
+        .nparams = 11};
     for (size_t i = 0; i < n_outs; i++)
         st[1 + i] = (struct store_stmt){
             .sql = "INSERT INTO wallet_outputs (op_id, idx, keyset_id, counter, amount, b_) "
@@ -184,6 +184,12 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                    "WHERE y = $1 AND state = 'unspent'",
             .params = {P_TEXT(input_ys[i]), P_TEXT(op->id)}, .nparams = 2,
             .need_rows = E_CONFLICT};
+    if (op->owner_only) /* in the transaction that takes the proofs: no race in one database */
+        st[n - 1] = (struct store_stmt){
+            .sql = "SELECT 1 WHERE " STORE_OWNER_MSAT " >= ($1 + $2) * (CASE WHEN $3 = 'msat' "
+                   "THEN 1 ELSE 1000 END)",
+            .params = {P_INT(op->amount), P_INT(op->fee), P_TEXT(op->unit)}, .nparams = 3,
+            .need_rows = E_LIMIT};
     store_run_done(s, st, n, true, cb, ud);
     free(st);
 }
@@ -194,35 +200,62 @@ static void op_done(struct store *s, const char *op_id, const struct store_proof
                     size_t n_proofs, const char *result, const char *const *claim_ys,
                     size_t n_claim, const char *claim_token, store_done_fn *cb, void *ud)
 {
-    size_t n = 5 + n_proofs + n_claim + 1 + STORE_REFUND_LINK_MAX;
+    size_t n = 6 + n_proofs + n_claim + 1 + STORE_REFUND_LINK_MAX;
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
+    int64_t added = 0, claimed = 0;
+    for (size_t i = 0; i < n_proofs; i++) {
+        added += proofs[i].amount;
+        for (size_t j = 0; j < n_claim; j++)
+            if (strcmp(proofs[i].y, claim_ys[j]) == 0)
+                claimed += proofs[i].amount;
+    }
+    bool pays_out = result != NULL || claim_token != NULL;
     st[0] = (struct store_stmt){
         .sql = "UPDATE wallet_ops SET state = 'done', result = $2, updated_at = $3 "
                "WHERE id = $1 AND state = 'pending'",
         .params = {P_TEXT(op_id), P_TEXT(result), P_INT(now)}, .nparams = 3,
         .need_rows = E_CONFLICT};
+    /* The operator's share of the op, before its inputs are marked spent: what the wallet
+     * gains (proofs added, less those a refund still pending claims, less the inputs) less what
+     * users are owed more (a receive's credit) or less (a refund paid out: its debit was the
+     * refund's ledger row; one that fails instead is credited back, owing the same). Zero for a
+     * receive into a key or a fee-free refund; minus the fee for a paid one. */
     st[1] = (struct store_stmt){
+        .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+               "SELECT id || ':owner', 'owner', CASE WHEN kind = 'send' AND account = 'owner' "
+               "THEN 'withdraw' WHEN kind = 'send' THEN 'payout_fee' ELSE 'owner_' || kind END, "
+               "delta, ref, $3 FROM (SELECT o.id, o.kind, o.account, o.ref, "
+               "($2 - (CASE WHEN " STORE_REFUND_PENDING_OF_OP " THEN $4 ELSE 0 END) - "
+               "COALESCE((SELECT SUM(p.amount) FROM proofs p WHERE p.op_id = o.id AND "
+               "p.state = 'pending'), 0)) * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END) "
+               "- COALESCE(o.credit_msat, 0) + (CASE WHEN o.kind = 'send' AND o.account IS NULL "
+               "AND $5 = 1 AND " STORE_REFUND_PENDING_OF_OP " "
+               "THEN o.amount * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END) ELSE 0 END) "
+               "AS delta FROM wallet_ops o WHERE o.id = $1) x WHERE delta <> 0",
+        .params = {P_TEXT(op_id), P_INT(added), P_INT(now), P_INT(claimed), P_INT(pays_out)},
+        .nparams = 5};
+    st[2] = (struct store_stmt){
         .sql = "UPDATE proofs SET state = 'spent' WHERE op_id = $1 AND state = 'pending'",
         .params = {P_TEXT(op_id)}, .nparams = 1};
     /* The credit of a receive that pays into a key: same transaction as its proofs. */
-    st[2] = (struct store_stmt){
+    st[3] = (struct store_stmt){
         .sql = "INSERT INTO api_keys (key_hash, balance_msat, created_at, last_used_at) "
                "SELECT credit_key, credit_msat, $2, $2 FROM wallet_ops "
                "WHERE id = $1 AND credit_key IS NOT NULL "
                "ON CONFLICT (key_hash) DO UPDATE SET "
                "balance_msat = api_keys.balance_msat + excluded.balance_msat",
         .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
-    st[3] = (struct store_stmt){
+    st[4] = (struct store_stmt){
         .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
                "SELECT id || ':deposit', credit_key, 'deposit', credit_msat, ref, $2 "
                "FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL",
         .params = {P_TEXT(op_id), P_INT(now)}, .nparams = 2};
-    st[4] = (struct store_stmt){
+    st[5] = (struct store_stmt){
         .sql = "UPDATE redemptions SET state = 'done' WHERE token_hash = "
                "(SELECT ref FROM wallet_ops WHERE id = $1 AND credit_key IS NOT NULL)",
         .params = {P_TEXT(op_id)}, .nparams = 1};
-    size_t k = 5;
+    size_t k = 6;
     for (size_t i = 0; i < n_proofs; i++) {
         const struct store_proof *p = &proofs[i];
         st[k++] = (struct store_stmt){
@@ -339,11 +372,20 @@ void store_proofs_unspent(struct store *s, const char *mint_url, const char *uni
 void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_done_fn *cb,
                         void *ud)
 {
-    struct store_stmt *st = xcalloc(n ? n : 1, sizeof(*st));
-    for (size_t i = 0; i < n; i++)
-        st[i] = (struct store_stmt){.sql = "UPDATE proofs SET state = 'spent' WHERE y = $1",
-                                    .params = {P_TEXT(ys[i])}, .nparams = 1};
-    store_run_done(s, st, n, true, cb, ud);
+    struct store_stmt *st = xcalloc(n ? 2 * n : 1, sizeof(*st));
+    int64_t now = store_now();
+    for (size_t i = 0; i < n; i++) {
+        st[2 * i] = (struct store_stmt){
+            .sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+                   "SELECT 'lost:' || y, 'owner', 'proofs_lost', -amount * (CASE WHEN unit = "
+                   "'msat' THEN 1 ELSE 1000 END), op_id, $2 FROM proofs "
+                   "WHERE y = $1 AND state <> 'spent'",
+            .params = {P_TEXT(ys[i]), P_INT(now)}, .nparams = 2};
+        st[2 * i + 1] = (struct store_stmt){
+            .sql = "UPDATE proofs SET state = 'spent' WHERE y = $1",
+            .params = {P_TEXT(ys[i])}, .nparams = 1};
+    }
+    store_run_done(s, st, 2 * n, true, cb, ud);
     free(st);
 }
 

@@ -90,10 +90,14 @@ struct store_op {
     const char *ref;      /* what it serves: a request id, a token hash, or NULL */
     const char *credit_key; /* a receive that pays into an API key: its hash, or NULL */
     int64_t credit_msat;    /* credited when the op ends done, in the same transaction */
+    const char *account;    /* "owner": a send of the operator's money (a withdrawal), else
+                             * NULL (a payout of users' money, debited by a refund row) */
+    bool owner_only;        /* a withdrawal refused (E_LIMIT) when amount + fee is more than
+                             * the operator owns (store_audit_wallet's owner_msat) */
 };
 /* Saves the op (state "pending"), its outputs, and marks 'input_ys' (our own proofs this op
- * spends, may be empty) as pending for it. Fails with E_CONFLICT if one of them is not unspent.
- * Durable. */
+ * spends, may be empty) as pending for it. Fails with E_CONFLICT if one of them is not unspent,
+ * E_LIMIT for an 'owner_only' op beyond the operator's money. Durable. */
 void store_op_begin(struct store *s, const struct store_op *op, const struct store_output *outs,
                     size_t n_outs, const char *const *input_ys, size_t n_inputs,
                     store_done_fn *cb, void *ud);
@@ -114,7 +118,10 @@ struct store_proof {
  * if new) with a ledger row, and marks the redemption of its ref done, in the same transaction.
  * A send whose ref is a refund still pending settles it in the same transaction too: done with
  * 'result' as its token, or, with no result (nothing was handed out), failed, the key credited
- * back with a ledger row. E_CONFLICT if the op is not pending (nothing changes). Durable. */
+ * back with a ledger row. What the op changed in the wallet beyond what users are owed (a
+ * withdrawal, the mint fee of a refund, the operator's own receive or melt) is a ledger row of the
+ * operator's account (key_hash "owner"), also in that transaction. E_CONFLICT if the op is not
+ * pending (nothing changes). Durable. */
 void store_op_done(struct store *s, const char *op_id, const struct store_proof *proofs,
                    size_t n_proofs, const char *result, store_done_fn *cb, void *ud);
 /* Ends a send that recovery restored (a crash or a lost answer after the mint swapped): like
@@ -145,7 +152,8 @@ void store_op_get(struct store *s, const char *op_id, store_rows_fn *cb, void *u
  * largest first. */
 void store_proofs_unspent(struct store *s, const char *mint_url, const char *unit,
                           store_rows_fn *cb, void *ud);
-/* Marks proofs spent (a state check found them spent). */
+/* Marks proofs spent (a state check found them spent); their value leaves the operator's
+ * account (a "proofs_lost" ledger row each). */
 void store_proofs_spent(struct store *s, const char *const *ys, size_t n, store_done_fn *cb,
                         void *ud);
 /* Rows: mint_url, unit, balance of unspent proofs, balance of pending proofs. */
@@ -227,5 +235,75 @@ void store_ledger_history(struct store *s, const char *key_hash, int64_t limit,
  * reservations; 0 <= reserved <= balance; deposits = balances + spent + refunded overall; no
  * refund pending once the op that pays it has ended (its key_hash column is the refund id). */
 void store_audit(struct store *s, store_rows_fn *cb, void *ud);
+
+/* The operator's books (store_admin.c), for 'routstr audit' and the admin dashboard. Money the
+ * wallet holds (unspent and pending proofs, msat) = what users are owed (key balances, plus
+ * refunds debited whose payout has not happened) + the operator's account (every charge, plus
+ * the ledger rows of key_hash "owner"). Rows: wallet_msat, owed_msat, inflight_msat,
+ * owner_msat; exactly one. */
+void store_audit_wallet(struct store *s, store_rows_fn *cb, void *ud);
+
+/* Settings changed in the dashboard (docs/admin-api.md). Rows: key, value; every setting but
+ * the internal counter. */
+void store_settings_get(struct store *s, store_rows_fn *cb, void *ud);
+/* Stores n settings in one transaction, and counts the change in 'settings_version'. Durable. */
+void store_settings_put(struct store *s, const char *const *keys, const char *const *values,
+                        size_t n, store_done_fn *cb, void *ud);
+/* Stores 'value' under 'key' unless one is there; the row holds the value stored afterwards
+ * (ours, or the one that won). Durable. */
+void store_setting_init(struct store *s, const char *key, const char *value, store_rows_fn *cb,
+                        void *ud);
+/* Rows: the settings version (0 when nothing was ever changed). One row. */
+void store_settings_version(struct store *s, store_rows_fn *cb, void *ud);
+
+/* Model overrides: enabled, and USD prices as decimal text (NULL: the catalogue's). */
+struct store_model_override {
+    const char *id;
+    bool enabled;
+    const char *prompt_usd, *completion_usd, *request_usd;
+};
+/* Rows: id, enabled, prompt_usd, completion_usd, request_usd. */
+void store_model_overrides(struct store *s, store_rows_fn *cb, void *ud);
+/* Replaces the override of o->id (counted in 'settings_version'). Durable. */
+void store_model_override_put(struct store *s, const struct store_model_override *o,
+                              store_done_fn *cb, void *ud);
+/* Bumps 'settings_version' alone (a reloaded catalogue). */
+void store_settings_touch(struct store *s, store_done_fn *cb, void *ud);
+
+/* Admin sessions, by the SHA-256 (hex) of their token. Rows of get: expires_at; none when
+ * unknown or expired. Put also forgets every expired session. */
+void store_session_put(struct store *s, const char *token_hash, int64_t expires_at,
+                       store_done_fn *cb, void *ud);
+void store_session_get(struct store *s, const char *token_hash, store_rows_fn *cb, void *ud);
+void store_session_delete(struct store *s, const char *token_hash, store_done_fn *cb, void *ud);
+
+/* The dashboard's figures. Totals, one row: keys, requests, earned_msat (all charges),
+ * withdrawn_msat, reserved_msat, owed_msat (balances), inflight_msat (refunds not yet paid). */
+void store_admin_totals(struct store *s, store_rows_fn *cb, void *ud);
+/* Rows: day (unix day number, UTC), earned_msat, requests; charges since 'since' (unix s). */
+void store_admin_earnings(struct store *s, int64_t since, store_rows_fn *cb, void *ud);
+
+/* Lists, newest first, 'limit' from 'offset'; the last column of every row is the count of all
+ * matching rows. A NULL filter matches everything; 'key_like' is a LIKE pattern on key_hash.
+ * Keys, ordered by 'order' ("last_used", "created", "balance" or "spent"): key_hash,
+ * balance_msat, reserved_msat, total_spent_msat, total_requests, created_at, last_used_at,
+ * key_expiry_time, refund_address, total. */
+void store_admin_keys(struct store *s, const char *order, int64_t limit, int64_t offset,
+                      store_rows_fn *cb, void *ud);
+/* Ledger rows: id, key_hash, kind, amount_msat, request_id, created_at, total. 'since' and
+ * 'until' (unix s) bound created_at when >= 0. */
+struct store_ledger_filter {
+    const char *key_like, *kind;
+    int64_t since, until;
+};
+void store_admin_ledger(struct store *s, const struct store_ledger_filter *f, int64_t limit,
+                        int64_t offset, store_rows_fn *cb, void *ud);
+/* Reservations (requests): id, key_hash, model, path, status, reserved_msat, cost_msat,
+ * created_at, settled_at, total. */
+struct store_request_filter {
+    const char *status, *model, *key_like;
+};
+void store_admin_requests(struct store *s, const struct store_request_filter *f, int64_t limit,
+                          int64_t offset, store_rows_fn *cb, void *ud);
 
 #endif

@@ -56,6 +56,17 @@ struct store {
     int schema_version;
 };
 
+/* SQL for the books (store_admin.c): what users are owed beyond their balances (refunds debited
+ * but not yet paid out), and what the operator owns (every charge, plus the rows of 'owner'),
+ * and the latter as wallet - owed. */
+#define STORE_INFLIGHT_SUM                                                                   \
+    "COALESCE((SELECT SUM(r.amount_msat) FROM refunds r WHERE r.state = 'pending' AND "      \
+    "NOT EXISTS (SELECT 1 FROM wallet_ops o WHERE o.ref = r.id AND o.state = 'done')), 0)"
+#define STORE_OWNER_MSAT                                                                     \
+    "(COALESCE((SELECT SUM(amount * (CASE WHEN unit = 'msat' THEN 1 ELSE 1000 END)) FROM "   \
+    "proofs WHERE state IN ('unspent', 'pending')), 0) - COALESCE((SELECT SUM(balance_msat) "  \
+    "FROM api_keys), 0) - " STORE_INFLIGHT_SUM ")"
+
 /* Runs one program (store.c); the 'done' form adapts a callback that wants no rows. */
 void store_run(struct store *s, struct store_stmt *stmts, size_t n, bool durable,
                store_rows_fn *cb, void *ud);

@@ -277,7 +277,8 @@ void store_audit(struct store *s, store_rows_fn *cb, void *ud)
         "WHERE reserved_msat < 0 OR reserved_msat > balance_msat OR balance_msat < 0",
 
         "SELECT 'ledger row of no key', l.key_hash, 0, COUNT(*) FROM ledger l "
-        "WHERE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = l.key_hash) "
+        "WHERE l.key_hash <> 'owner' AND "
+        "NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = l.key_hash) "
         "GROUP BY l.key_hash",
 
         "SELECT 'charge = settled cost', r.id, r.cost_msat, "

@@ -1,6 +1,8 @@
-/* test_app_config.c -- configuration: defaults, validation with one clear error, .env files. */
+/* test_app_config.c -- configuration: defaults, validation with one clear error, .env files, and
+ * one setting changed at runtime (the admin dashboard) by the same rules. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,12 +131,62 @@ static void test_dotenv(void **state)
     assert_int_equal(dotenv_load(&d, path, true, err), E_IO); /* missing, asked for */
 }
 
+static void test_set_at_runtime(void **state)
+{
+    const char *env[] = {"NAME", "env-name", "CASHU_MINTS", "http://m1", NULL};
+    struct config c;
+    char err[ERR_LEN], *old = NULL;
+    bool changed;
+    assert_int_equal(config_load(&c, get, env, err), E_OK);
+    /* A string: the old allocation is handed back, the new one normalised like at start. */
+    char *was = c.cashu_mints;
+    assert_int_equal(config_set(&c, "CASHU_MINTS", "http://m2/ ,http://m3", &old, &changed, err),
+                     E_OK);
+    assert_true(changed);
+    assert_ptr_equal(old, was);
+    assert_string_equal(old, "http://m1");
+    free(old);
+    assert_string_equal(c.cashu_mints, "http://m2,http://m3");
+    /* The same value again changes nothing. */
+    assert_int_equal(config_set(&c, "NAME", "env-name", &old, &changed, err), E_OK);
+    assert_false(changed);
+    assert_null(old);
+    /* Numbers and flags; their text form round-trips. */
+    assert_int_equal(config_set(&c, "EXCHANGE_FEE", "1.25", &old, &changed, err), E_OK);
+    assert_true(changed);
+    assert_null(old);
+    assert_true(c.exchange_fee == 1.25);
+    char *t = config_get_text(&c, "EXCHANGE_FEE");
+    assert_string_equal(t, "1.25");
+    free(t);
+    assert_int_equal(config_set(&c, "FIXED_PRICING", "true", &old, &changed, err), E_OK);
+    assert_true(c.fixed_pricing);
+    t = config_get_text(&c, "FIXED_PRICING");
+    assert_string_equal(t, "true");
+    free(t);
+    t = config_get_text(&c, "UPSTREAM_IDLE_TIMEOUT_SECONDS");
+    assert_string_equal(t, "300");
+    free(t);
+    assert_null(config_get_text(&c, "NO_SUCH"));
+    /* A bad value: the message of the start, nothing changed. */
+    assert_int_equal(config_set(&c, "HTTP_URL", "ftp://x", &old, &changed, err), E_PROTO);
+    assert_non_null(strstr(err, "HTTP_URL=\"ftp://x\": must be an http"));
+    assert_string_equal(c.http_url, "");
+    assert_int_equal(config_set(&c, "EXCHANGE_FEE", "-1", &old, &changed, err), E_PROTO);
+    assert_true(c.exchange_fee == 1.25);
+    assert_int_equal(config_set(&c, "NO_SUCH", "1", &old, &changed, err), E_NOTFOUND);
+    assert_int_equal(config_check("MIN_REQUEST_MSAT", "12", err), E_OK);
+    assert_int_equal(config_check("MIN_REQUEST_MSAT", "1.5", err), E_PROTO);
+    assert_int_equal(config_check("CASHU_MINTS", "ftp://m", err), E_PROTO);
+    config_deinit(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),   cmocka_unit_test(test_values_normalised),
         cmocka_unit_test(test_bad_values), cmocka_unit_test(test_db_password_never_echoed),
-        cmocka_unit_test(test_dotenv),
+        cmocka_unit_test(test_dotenv),     cmocka_unit_test(test_set_at_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
