@@ -113,11 +113,8 @@ static void test_books_balance(void **state)
     struct store_proof change[1] = {proof("y3", 5)}; /* 36 in: 30 out, 1 fee, 5 back */
     const char *spend[1] = {"y2"};
     pay_out(f, "op2", NULL, "rf1", 30, 1, spend, 1, change, 1);
+    /* The op's end settled the refund: no longer in flight; the operator paid the fee. */
     assert_books(f, 69000, 100000 - 4321 - 30000, 0, 4321 - 1000);
-    memset(&g, 0, sizeof(g));
-    store_refund_done(f->s, "rf1", "cashuBtoken", on_done, &g);
-    ok(f, &g);
-    assert_books(f, 69000, 100000 - 4321 - 30000, 0, 3321);
 
     /* The operator withdraws 3 sats (exact proofs: no fee) from the change. */
     struct store_proof split[2] = {proof("y4", 3), proof("y5", 2)};
@@ -171,6 +168,78 @@ static void test_books_balance(void **state)
     store_fixture_exec(f, "DELETE FROM proofs WHERE y = 'y1'");
     struct books b = books(f);
     assert_int_not_equal(b.wallet, b.owed + b.inflight + b.owner);
+}
+
+/* A refund of 'sat' sats from k1, debited: its payout is then up to the test. */
+static void refund_begin(struct fx *f, const char *id, int64_t sat, int64_t balance_before)
+{
+    struct store_refund rf = {id, "k1", sat * 1000, sat, "sat", balance_before};
+    struct got g = {0};
+    store_refund_begin(f->s, &rf, on_done, &g);
+    ok(f, &g);
+}
+
+static void begin_send(struct fx *f, const char *op_id, const char *ref, int64_t amount,
+                       int64_t fee, const char *const *ys, size_t n_ys)
+{
+    struct store_op op = {.id = op_id, .kind = "send", .mint_url = "http://m", .unit = "sat",
+                          .amount = amount, .fee = fee, .ref = ref};
+    struct got g = {0};
+    store_op_begin(f->s, &op, NULL, 0, ys, n_ys, on_done, &g);
+    ok(f, &g);
+}
+
+static void assert_no_violation(struct fx *f)
+{
+    struct got g = {0};
+    store_audit(f->s, on_rows, &g);
+    ok(f, &g);
+    assert_int_equal(g.nrows, 0);
+}
+
+/* However a refund's send ends, the books balance and the operator bears only the mint's fee:
+ * restored after a crash with its token claimed by the refund; restored without a token (the
+ * refund fails, the key is credited back); refused by the mint (nothing moved). */
+static void test_books_refund_outcomes(void **state)
+{
+    struct fx *f = *state;
+    struct store_proof in[3] = {proof("a1", 16), proof("a2", 16), proof("a3", 16)};
+    receive(f, "op1", "k1", in, 3);
+    assert_books(f, 48000, 48000, 0, 0);
+
+    /* Restored with a claim: 16 in, 10 out in the refund's token, 1 fee, 5 change. */
+    refund_begin(f, "rfA", 10, 48000);
+    const char *ya[1] = {"a1"};
+    begin_send(f, "sA", "rfA", 10, 1, ya, 1);
+    assert_books(f, 48000, 38000, 10000, 0);
+    struct store_proof outA[3] = {proof("a4", 8), proof("a5", 2), proof("a6", 5)};
+    const char *sendA[2] = {"a4", "a5"};
+    struct got g = {0};
+    store_op_done_claimable(f->s, "sA", outA, 3, sendA, 2, "cashuBrestored", on_done, &g);
+    ok(f, &g);
+    assert_books(f, 37000, 38000, 0, -1000);
+    assert_no_violation(f);
+
+    /* Restored without a token: the refund fails, k1 gets its 10 sats back, the proofs stay. */
+    refund_begin(f, "rfB", 10, 38000);
+    const char *yb[1] = {"a2"};
+    begin_send(f, "sB", "rfB", 10, 1, yb, 1);
+    struct store_proof outB[3] = {proof("b1", 8), proof("b2", 2), proof("b3", 5)};
+    memset(&g, 0, sizeof(g));
+    store_op_done(f->s, "sB", outB, 3, NULL, on_done, &g);
+    ok(f, &g);
+    assert_books(f, 36000, 38000, 0, -2000);
+    assert_no_violation(f);
+
+    /* Refused by the mint: the inputs come back, the refund fails, the key is credited back. */
+    refund_begin(f, "rfC", 10, 38000);
+    const char *yc[1] = {"a3"};
+    begin_send(f, "sC", "rfC", 10, 1, yc, 1);
+    memset(&g, 0, sizeof(g));
+    store_op_failed(f->s, "sC", "refused", on_done, &g);
+    ok(f, &g);
+    assert_books(f, 36000, 38000, 0, -2000);
+    assert_no_violation(f);
 }
 
 /* A withdrawal marked owner_only is refused in its own transaction beyond the operator's money,
@@ -364,6 +433,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_books_balance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_books_refund_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdraw_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
