@@ -21,6 +21,7 @@
 
 #include "app/app.h"
 #include "app/auth.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -228,6 +229,7 @@ static void on_refund_begun(int status, void *ud)
         call_free(c);
         return;
     }
+    FAULT("refund.debited"); /* crash tests: debited, its payout op not yet saved */
     if (cashu_wallet_send(a->wallet, NULL, "sat", (uint64_t)c->refund_sats, false, c->refund_id,
                           on_sent, c) != 0) {
         store_refund_failed(a->store, c->refund_id, on_refund_failed, NULL);

@@ -112,7 +112,8 @@ static const struct setting settings[] = {
     {"PRICE_MAX_AGE_SECONDS", NULL, K_MS, F(price_max_age_ms), "900",
      "oldest usable BTC/USD price"},
     {"STALE_RESERVATION_TIMEOUT_SECONDS", NULL, K_MS, F(stale_reservation_ms), "300",
-     "reservations of dead processes older than this are released"},
+     "reservations of dead processes older than this are released; so are refunds and token "
+     "claims a crash left before their mint call"},
     {"METRICS_TOKEN", NULL, K_STR, F(metrics_token), "",
      "bearer token for GET /metrics from non-loopback peers (unset: loopback only)"},
 };

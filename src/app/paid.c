@@ -45,6 +45,7 @@
 #include "app/auth.h"
 #include "app/metrics.h"
 #include "app/pricing.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -360,6 +361,8 @@ static void on_change(const struct cashu_result *res, void *ud)
 static void on_change_debited(int status, void *ud)
 {
     struct paid *pd = ud;
+    if (status == 0)
+        FAULT("refund.debited");
     if (status != 0 || pd->a->wallet == NULL ||
         cashu_wallet_send(pd->a->wallet, NULL, "sat", (uint64_t)pd->change_sats, false,
                           pd->change_id, on_change, pd) != 0) {

@@ -160,11 +160,18 @@ static const char m4_admin[] =
     "ALTER TABLE wallet_ops ADD COLUMN account TEXT;"
     "CREATE INDEX ledger_kind ON ledger (kind, created_at);";
 
+/* The sweep's search for payouts and redemptions a crash left half done (store_orphans_settle):
+ * only the few rows still pending are indexed. */
+static const char m5_orphans[] =
+    "CREATE INDEX refunds_pending ON refunds (created_at) WHERE state = 'pending';"
+    "CREATE INDEX redemptions_pending ON redemptions (created_at) WHERE state = 'pending';";
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, m1_wallet},
     {2, m2_ledger},
     {3, m3_refund_state},
     {4, m4_admin},
+    {5, m5_orphans},
 };
 const size_t store_sqlite_n_migrations =
     sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);
@@ -174,5 +181,6 @@ const struct store_migration store_pg_migrations[] = {
     {2, m2_ledger},
     {3, m3_refund_state},
     {4, m4_admin},
+    {5, m5_orphans},
 };
 const size_t store_pg_n_migrations = sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0]);

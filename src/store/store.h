@@ -201,6 +201,12 @@ void store_release(struct store *s, const char *request_id, store_done_fn *cb, v
  * when 'include_own' (a restart of a single node). */
 void store_reservations_stale(struct store *s, int64_t before, const char *live_instance,
                               int64_t dead_before, bool include_own, store_rows_fn *cb, void *ud);
+/* Settles what a crash left between two steps, for rows created before 'before' (unix s): a
+ * refund debited whose payout op was never saved fails, the key credited back with a ledger row;
+ * a token's redemption claimed whose receive op was never saved is dropped, so the token may be
+ * used again (the mint never saw it: an op is saved before its swap). One transaction. Rows: the
+ * number of refunds and of redemptions found, one row. */
+void store_orphans_settle(struct store *s, int64_t before, store_rows_fn *cb, void *ud);
 /* Marks this process alive (instances table). */
 void store_instance_seen(struct store *s, const char *instance, store_done_fn *cb, void *ud);
 

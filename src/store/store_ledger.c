@@ -151,6 +151,37 @@ void store_reservations_stale(struct store *s, int64_t before, const char *live_
     store_run(s, &st, 1, false, cb, ud);
 }
 
+#define ORPHAN_REFUND                                                                        \
+    "state = 'pending' AND created_at < $1 AND NOT EXISTS "                                   \
+    "(SELECT 1 FROM wallet_ops o WHERE o.ref = refunds.id)"
+#define ORPHAN_REDEMPTION                                                                    \
+    "state = 'pending' AND created_at < $1 AND NOT EXISTS "                                   \
+    "(SELECT 1 FROM wallet_ops o WHERE o.ref = redemptions.token_hash)"
+
+void store_orphans_settle(struct store *s, int64_t before, store_rows_fn *cb, void *ud)
+{
+    /* The refunds found are marked first, so every later statement works on the same set even
+     * if a payout op were saved meanwhile; the mark never outlives the transaction. */
+    struct store_stmt st[6] = {
+        {.sql = "SELECT (SELECT COUNT(*) FROM refunds WHERE " ORPHAN_REFUND "), "
+                "(SELECT COUNT(*) FROM redemptions WHERE " ORPHAN_REDEMPTION ")",
+         .params = {P_INT(before)}, .nparams = 1, .collect = true},
+        {.sql = "UPDATE refunds SET state = 'orphan' WHERE " ORPHAN_REFUND,
+         .params = {P_INT(before)}, .nparams = 1},
+        {.sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
+                "SELECT id || ':reversal', key_hash, 'refund_reversal', amount_msat, id, $1 "
+                "FROM refunds WHERE state = 'orphan'",
+         .params = {P_INT(store_now())}, .nparams = 1},
+        {.sql = "UPDATE api_keys SET balance_msat = balance_msat + (SELECT SUM(r.amount_msat) "
+                "FROM refunds r WHERE r.key_hash = api_keys.key_hash AND r.state = 'orphan') "
+                "WHERE key_hash IN (SELECT key_hash FROM refunds WHERE state = 'orphan')"},
+        {.sql = "UPDATE refunds SET state = 'failed' WHERE state = 'orphan'"},
+        {.sql = "DELETE FROM redemptions WHERE " ORPHAN_REDEMPTION,
+         .params = {P_INT(before)}, .nparams = 1},
+    };
+    store_run(s, st, 6, true, cb, ud);
+}
+
 void store_instance_seen(struct store *s, const char *instance, store_done_fn *cb, void *ud)
 {
     struct store_stmt st = {

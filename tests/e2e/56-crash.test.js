@@ -12,7 +12,9 @@
 // exact moment a top-up's swap was answered by the mint (ROUTSTR_TEST_FAULT) and checks that the
 // restart's recovery credits it. A second test does the same to a refund: the client must still
 // get its token (or its balance back) after the restart, exactly once; a third to the change of
-// an X-Cashu request, which the refund endpoint then hands over.
+// an X-Cashu request, which the refund endpoint then hands over. Two more kill the node between
+// two steps no mint saw: a refund debited before its payout was saved (the restart credits the
+// key back), a token's redemption claimed before its receive was saved (the token works after).
 //
 // Prices: 1 sat a request plus 1 sat per 1000 output tokens, max_tokens 40 (the fake upstream
 // then answers exactly 40 tokens): every request reserves and costs R = 1040 msat.
@@ -249,14 +251,53 @@ test(`${ROUNDS} rounds of kill -9 under paid load: the ledger survives every one
     t.diagnostic(`${ROUNDS} rounds in ${Date.now() - t0} ms`);
   });
 
+/** Runs `fn(env, dir)` on a database of its own (a fresh SQLite file), killing what is left. */
+async function withOwnDb(name, fn) {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `routstr-e2e-crash-${name}-`));
+  const e = { ...env, DATABASE_URL: `sqlite:///${path.join(d, 'routstr.db')}`,
+    ROUTSTR_SECRET_KEY_FILE: path.join(d, 'secret.key') };
+  try {
+    await fn(e, d);
+  } finally {
+    if (current?.proc && !current.exit && !current.spawnError) {
+      await withTimeout(current.kill(), 10000, 'routstr did not die').catch(() => {});
+    }
+    if (!process.env.E2E_KEEP_TMP) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** Sends `req()` until it answers 200 (after a restart's recovery), up to 10 s; its JSON. */
+async function retried(t, what, req) {
+  const answers = [];
+  for (let k = 0; k < 50; k++) {
+    const r = await req();
+    const text = await r.text();
+    answers.push(`${r.status} ${text.slice(0, 120)}`);
+    if (r.status === 200) {
+      t.diagnostic(`${what}: answers after the restart: ${answers.join(' | ')}`);
+      return JSON.parse(text);
+    }
+    await sleep(200);
+  }
+  assert.fail(`${what} never answered 200 after the restart: ${answers.join(' | ')}`);
+}
+
+/** Starts routstr on `e` with the fault point `fault`, sends `req()`, and checks it died there. */
+async function killedAt(e, d, fault, req) {
+  current = new Routstr({ env: { ...e, ROUTSTR_TEST_FAULT: fault }, dir: d });
+  await current.start();
+  const killed = await req(current.url).then((r) => r.text()).catch((err) => err);
+  assert.ok(killed instanceof Error, `the node died at ${fault} before answering: ${killed}`);
+  assert.equal((await current.exited).signal, 'SIGKILL');
+  current = new Routstr({ env: e, dir: d });
+  await current.start();
+}
+
 test('a refund killed right after the mint answered its swap: after the restart the client still gets it, once',
   { timeout: 60000 }, async (t) => {
     // A database of its own: the wallet holds one 16-sat proof, so a refund of 14 needs a swap.
-    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-e2e-crash-refund-'));
-    const env2 = { ...env, DATABASE_URL: `sqlite:///${path.join(dir2, 'routstr.db')}`,
-      ROUTSTR_SECRET_KEY_FILE: path.join(dir2, 'secret.key') };
-    try {
-      current = new Routstr({ env: env2, dir: dir2 });
+    await withOwnDb('refund', async (e, d) => {
+      current = new Routstr({ env: e, dir: d });
       await current.start();
       const { key } = await fundedKey(current.url, mints, 16);
       const c = await fire(current.url, key, false, {});
@@ -264,94 +305,95 @@ test('a refund killed right after the mint answered its swap: after the restart 
       const left = 16000 - c.cost;
       const n = Math.floor(left / 1000);
       await current.stop();
+      await killedAt(e, d, 'wallet.swap_answered', (base) => fetchWithTimeout(`${base}/v1/balance/refund`,
+        { method: 'POST', headers: { authorization: `Bearer ${key}` } }, 10000));
 
-      current = new Routstr({ env: { ...env2, ROUTSTR_TEST_FAULT: 'wallet.swap_answered' }, dir: dir2 });
-      await current.start();
-      const killed = await fetchWithTimeout(`${current.url}/v1/balance/refund`, { method: 'POST',
-        headers: { authorization: `Bearer ${key}` } }, 10000).then((r) => r.text()).catch((e) => e);
-      assert.ok(killed instanceof Error, `the node died before answering the refund: ${killed}`);
-      assert.equal((await current.exited).signal, 'SIGKILL');
-
-      current = new Routstr({ env: env2, dir: dir2 });
-      await current.start();
-      const answers = [];
-      let paid;
-      for (let k = 0; k < 15 && !paid; k++) {
-        const r = await fetchWithTimeout(`${current.url}/v1/balance/refund`, { method: 'POST',
-          headers: { authorization: `Bearer ${key}` } });
-        const text = await r.text();
-        answers.push(`${r.status} ${text.slice(0, 120)}`);
-        if (r.status === 200) paid = JSON.parse(text);
-        else await sleep(200);
-      }
-      t.diagnostic(`refund answers after the restart: ${answers.join(' | ')}`);
-      assert.ok(paid, `a retried refund pays after the restart's recovery: ${answers.at(-1)}`);
+      const paid = await retried(t, 'refund', () => fetchWithTimeout(`${current.url}/v1/balance/refund`,
+        { method: 'POST', headers: { authorization: `Bearer ${key}` } }));
       assert.equal(paid.sats, String(n));
       const proofs = await mints.wallet.receive(paid.token);
       assert.equal(proofs.reduce((a, p) => a + p.amount, 0), n, 'the token is worth the refund');
       const i = await waitInfo(current.url, key, () => true);
       assert.equal(i.balance, left - n * 1000, 'the key keeps only its sub-sat rest');
-      assert.deepEqual(dbRows(env2.DATABASE_URL, 'SELECT state FROM refunds'), [['done']],
+      assert.deepEqual(dbRows(e.DATABASE_URL, 'SELECT state FROM refunds'), [['done']],
         'one refund, paid with the token the interrupted swap made');
-      await assertAudit(env2.DATABASE_URL);
+      await assertAudit(e.DATABASE_URL);
       await current.stop();
-    } finally {
-      if (current?.proc && !current.exit && !current.spawnError) {
-        await withTimeout(current.kill(), 10000, 'routstr did not die').catch(() => {});
-      }
-      if (!process.env.E2E_KEEP_TMP) fs.rmSync(dir2, { recursive: true, force: true });
-    }
+    });
   });
 
 test('the change of an X-Cashu request killed right after the mint answered its swap: the refund endpoint hands it over after the restart, once',
   { timeout: 60000 }, async (t) => {
-    const dir3 = fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-e2e-crash-change-'));
-    const env3 = { ...env, DATABASE_URL: `sqlite:///${path.join(dir3, 'routstr.db')}`,
-      ROUTSTR_SECRET_KEY_FILE: path.join(dir3, 'secret.key') };
-    try {
+    await withOwnDb('change', async (e, d) => {
       // The payout fault only: the X-Cashu token's own receive swaps too, and must go through.
-      current = new Routstr({ env: { ...env3, ROUTSTR_TEST_FAULT: 'wallet.send_swap_answered' },
-        dir: dir3 });
-      await current.start();
       const token = await mints.token(16); // one 16-sat proof: a change of 14 needs a swap
-      const killed = await fetchWithTimeout(`${current.url}/v1/chat/completions`, { method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-cashu': token },
-        body: JSON.stringify({ model: 'gpt-fake', max_tokens: MAX_TOKENS,
-          messages: [{ role: 'user', content: 'Change, please.' }] }) }, 10000)
-        .then((r) => r.text()).catch((e) => e);
-      assert.ok(killed instanceof Error, `the node died before answering: ${killed}`);
-      assert.equal((await current.exited).signal, 'SIGKILL');
+      await killedAt(e, d, 'wallet.send_swap_answered', (base) => fetchWithTimeout(
+        `${base}/v1/chat/completions`, { method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-cashu': token },
+          body: JSON.stringify({ model: 'gpt-fake', max_tokens: MAX_TOKENS,
+            messages: [{ role: 'user', content: 'Change, please.' }] }) }, 10000));
       const n = Math.floor((16000 - R) / 1000);
 
-      current = new Routstr({ env: env3, dir: dir3 });
-      await current.start();
-      const answers = [];
-      let paid;
-      for (let k = 0; k < 15 && !paid; k++) {
-        const r = await fetchWithTimeout(`${current.url}/v1/wallet/refund`, { method: 'POST',
-          headers: { 'x-cashu': token } });
-        const text = await r.text();
-        answers.push(`${r.status} ${text.slice(0, 120)}`);
-        if (r.status === 200) paid = JSON.parse(text);
-        else await sleep(200);
-      }
-      t.diagnostic(`change answers after the restart: ${answers.join(' | ')}`);
-      assert.ok(paid, `the change is handed over after the restart's recovery: ${answers.at(-1)}`);
+      const refund = () => fetchWithTimeout(`${current.url}/v1/wallet/refund`, { method: 'POST',
+        headers: { 'x-cashu': token } });
+      const paid = await retried(t, 'change', refund);
       assert.equal(paid.sats, String(n));
       // Asked again, the same token: one payout, not two.
-      const again = await fetchWithTimeout(`${current.url}/v1/wallet/refund`, { method: 'POST',
-        headers: { 'x-cashu': token } }).then((r) => r.json());
+      const again = await refund().then((r) => r.json());
       assert.equal(again.token, paid.token);
       const proofs = await mints.wallet.receive(paid.token);
       assert.equal(proofs.reduce((a, p) => a + p.amount, 0), n, 'the token is worth the change');
-      assert.deepEqual(dbRows(env3.DATABASE_URL, 'SELECT state FROM refunds'), [['done']],
+      assert.deepEqual(dbRows(e.DATABASE_URL, 'SELECT state FROM refunds'), [['done']],
         'one change, paid with the token the interrupted swap made');
-      await assertAudit(env3.DATABASE_URL);
+      await assertAudit(e.DATABASE_URL);
       await current.stop();
-    } finally {
-      if (current?.proc && !current.exit && !current.spawnError) {
-        await withTimeout(current.kill(), 10000, 'routstr did not die').catch(() => {});
-      }
-      if (!process.env.E2E_KEEP_TMP) fs.rmSync(dir3, { recursive: true, force: true });
-    }
+    });
+  });
+
+test('a refund killed after its debit, before its payout was saved: the restart credits the key back, and the refund then pays once',
+  { timeout: 60000 }, async (t) => {
+    await withOwnDb('debited', async (e, d) => {
+      current = new Routstr({ env: e, dir: d });
+      await current.start();
+      const { key } = await fundedKey(current.url, mints, 16);
+      await current.stop();
+      await killedAt(e, d, 'refund.debited', (base) => fetchWithTimeout(`${base}/v1/balance/refund`,
+        { method: 'POST', headers: { authorization: `Bearer ${key}` } }, 10000));
+      // Nothing went to the mint: the restart's sweep gives the key its 16 sats back.
+      const i = await waitInfo(current.url, key, (x) => x.balance === 16000, 5000, 'the refund reversed');
+      assert.equal(i.reserved, 0);
+      assert.deepEqual(dbRows(e.DATABASE_URL, 'SELECT state FROM refunds'), [['failed']]);
+      const r = await fetchWithTimeout(`${current.url}/v1/balance/refund`, { method: 'POST',
+        headers: { authorization: `Bearer ${key}` } });
+      const text = await r.text();
+      assert.equal(r.status, 200, text);
+      const paid = JSON.parse(text);
+      assert.equal(paid.sats, '16');
+      const proofs = await mints.wallet.receive(paid.token);
+      assert.equal(proofs.reduce((a, p) => a + p.amount, 0), 16, 'paid once, in full');
+      const rows = dbRows(e.DATABASE_URL, 'SELECT kind, amount_msat FROM ledger WHERE key_hash <> \'owner\'');
+      assert.deepEqual(rows.map(String).sort(), ['deposit,16000', 'refund,-16000', 'refund,-16000',
+        'refund_reversal,16000'], 'deposit, the refund killed, its reversal, the refund paid');
+      await assertAudit(e.DATABASE_URL);
+      await current.stop();
+    });
+  });
+
+test('a token whose redemption was claimed when the node died: after the restart it still works, once',
+  { timeout: 60000 }, async (t) => {
+    await withOwnDb('claimed', async (e, d) => {
+      const token = await mints.token(8);
+      await killedAt(e, d, 'redemption.claimed', (base) => fetchWithTimeout(`${base}/v1/balance/info`,
+        { headers: { authorization: `Bearer ${token}` } }, 10000));
+      // The mint never saw the token (no receive was saved): the claim is dropped at the start.
+      const first = await retried(t, 'the token', () => fetchWithTimeout(`${current.url}/v1/balance/info`,
+        { headers: { authorization: `Bearer ${token}` } }));
+      assert.equal(first.balance, 8000);
+      const again = await waitInfo(current.url, token, () => true);
+      assert.equal(again.api_key, first.api_key, 'one account for the token');
+      assert.equal(again.balance, 8000, 'credited once');
+      assert.deepEqual(dbRows(e.DATABASE_URL, 'SELECT state FROM redemptions'), [['done']]);
+      await assertAudit(e.DATABASE_URL);
+      await current.stop();
+    });
   });

@@ -360,6 +360,75 @@ static void test_redemption_claim_once(void **state)
     assert_string_equal(g.cells[0][2], "claimed");
 }
 
+static void claim(struct fx *f, const char *token, const char *key)
+{
+    struct got g = {0};
+    store_redemption_claim(f->s, token, key, on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][2], "claimed");
+}
+
+/* What a crash leaves between two steps: a refund debited with no op, a claim with no receive.
+ * The sweep's settlement credits the first back and drops the second; rows with an op saved, and
+ * rows newer than its bound, stay as they are. */
+static void test_orphans_settled(void **state)
+{
+    struct fx *f = *state;
+    credit(f, "op1", "k1", 9000);
+    credit(f, "op2", "k2", 4000);
+    begin_refund(f, "orphan", "k1", 9);     /* no op: the process died after the debit */
+    begin_refund(f, "paying", "k2", 4);     /* its op saved: recovery's, not the sweep's */
+    pay_op(f, "s1", "paying", 4);
+    claim(f, "tok-orphan", "k3");           /* no op */
+    claim(f, "tok-receiving", "k4");        /* its receive op saved */
+    struct store_op op = {.id = "rc1", .kind = "receive", .mint_url = "http://m", .unit = "sat",
+                          .amount = 5, .ref = "tok-receiving", .credit_key = "k4",
+                          .credit_msat = 5000};
+    struct got g = {0};
+    store_op_begin(f->s, &op, NULL, 0, NULL, 0, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    assert_int_equal(balance(f, "k1", 0), 0);
+
+    /* A bound in the past finds nothing (all rows are newer). */
+    memset(&g, 0, sizeof(g));
+    store_orphans_settle(f->s, time(NULL) - 300, on_rows, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    assert_string_equal(g.cells[0][0], "0");
+    assert_string_equal(g.cells[0][1], "0");
+    assert_int_equal(balance(f, "k1", 0), 0);
+
+    memset(&g, 0, sizeof(g));
+    store_orphans_settle(f->s, time(NULL) + 1, on_rows, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_OK);
+    assert_string_equal(g.cells[0][0], "1");
+    assert_string_equal(g.cells[0][1], "1");
+    char st[130];
+    assert_string_equal(refund_state(f, "k1", st), "failed");
+    assert_string_equal(refund_state(f, "k2", st), "pending");
+    assert_int_equal(balance(f, "k1", 0), 9000);
+    assert_int_equal(balance(f, "k2", 0), 0);
+    memset(&g, 0, sizeof(g));
+    store_ledger_history(f->s, "k1", 10, on_rows, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.nrows, 3); /* deposit, refund, reversal */
+    audit_clean(f);
+    claim(f, "tok-orphan", "k3"); /* the token may be used again */
+    memset(&g, 0, sizeof(g));
+    store_redemption_claim(f->s, "tok-receiving", "k4", on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][2], "existing");
+
+    /* Settled once: a second pass finds nothing more. */
+    memset(&g, 0, sizeof(g));
+    store_orphans_settle(f->s, time(NULL) + 1, on_rows, &g);
+    wait_for(f, &g);
+    assert_string_equal(g.cells[0][0], "0");
+    assert_int_equal(balance(f, "k1", 0), 9000);
+}
+
 static void test_stale_reservations(void **state)
 {
     struct fx *f = *state;
@@ -411,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refund_settled_by_its_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_flags_stuck_refund, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redemption_claim_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphans_settled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_reservations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_finds_corruption, setup, teardown),
     };

@@ -18,11 +18,11 @@ static void test_migrations_once(void **state)
 {
     struct fx *f = *state;
     assert_string_equal(store_dialect(f->s), on_pg ? "postgresql" : "sqlite");
-    assert_int_equal(store_schema_version(f->s), 4);
+    assert_int_equal(store_schema_version(f->s), 5);
     store_close(f->s);
     char err[ERR_LEN];
     assert_int_equal(store_open(&f->s, f->base, f->url, err), E_OK); /* nothing re-applied */
-    assert_int_equal(store_schema_version(f->s), 4);
+    assert_int_equal(store_schema_version(f->s), 5);
 }
 
 static void test_secret_first_wins(void **state)
