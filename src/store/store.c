@@ -160,9 +160,15 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                     size_t n_outs, const char *const *input_ys, size_t n_inputs,
                     store_done_fn *cb, void *ud)
 {
-    size_t n = 1 + n_outs + n_inputs + (op->owner_only ? 1 : 0);
+    size_t n = 1 + n_outs + n_inputs + (op->owner_only ? 2 : 0);
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
+    if (op->owner_only) { /* one withdrawal's check at a time across processes (see below) */
+        st[n - 2] = (struct store_stmt){
+            .sql = strcmp(store_dialect(s), "postgresql") == 0
+                       ? "SELECT pg_advisory_xact_lock(7205231)" /* 'withdraw' */
+                       : "SELECT 1"}; /* SQLite: BEGIN IMMEDIATE already serializes writers */
+    }
     st[0] = (struct store_stmt){
         .sql = "INSERT INTO wallet_ops (id, kind, mint_url, unit, amount, fee, ref, state, "
                "created_at, updated_at, credit_key, credit_msat, account) "
@@ -184,12 +190,17 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                    "WHERE y = $1 AND state = 'unspent'",
             .params = {P_TEXT(input_ys[i]), P_TEXT(op->id)}, .nparams = 2,
             .need_rows = E_CONFLICT};
-    if (op->owner_only) /* in the transaction that takes the proofs: no race in one database */
+    /* In the transaction that takes the proofs, after the lock: what the operator owns, less
+     * every other withdrawal still in flight (its proofs still count in the wallet until it
+     * ends), must cover this one. */
+    if (op->owner_only)
         st[n - 1] = (struct store_stmt){
-            .sql = "SELECT 1 WHERE " STORE_OWNER_MSAT " >= ($1 + $2) * (CASE WHEN $3 = 'msat' "
-                   "THEN 1 ELSE 1000 END)",
-            .params = {P_INT(op->amount), P_INT(op->fee), P_TEXT(op->unit)}, .nparams = 3,
-            .need_rows = E_LIMIT};
+            .sql = "SELECT 1 WHERE " STORE_OWNER_MSAT " - COALESCE((SELECT SUM((o.amount + "
+                   "o.fee) * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END)) FROM wallet_ops o "
+                   "WHERE o.state = 'pending' AND o.account = 'owner' AND o.id <> $4), 0) >= "
+                   "($1 + $2) * (CASE WHEN $3 = 'msat' THEN 1 ELSE 1000 END)",
+            .params = {P_INT(op->amount), P_INT(op->fee), P_TEXT(op->unit), P_TEXT(op->id)},
+            .nparams = 4, .need_rows = E_LIMIT};
     store_run_done(s, st, n, true, cb, ud);
     free(st);
 }

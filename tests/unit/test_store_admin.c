@@ -262,8 +262,23 @@ static void test_withdraw_guard(void **state)
     memset(&g, 0, sizeof(g));
     store_op_begin(f->s, &op, NULL, 0, ys, 1, on_done, &g);
     ok(f, &g);
+    /* While it is in flight its proofs still count in the wallet: a second withdrawal sees
+     * what is left after it (nothing), not the 2 sats again. */
+    const char *ys2[1] = {"g2"};
+    struct store_op op2 = {.id = "w1b", .kind = "send", .mint_url = "http://m", .unit = "sat",
+                           .amount = 1, .ref = "w1b", .account = "owner", .owner_only = true};
+    memset(&g, 0, sizeof(g));
+    store_op_begin(f->s, &op2, NULL, 0, ys2, 1, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_LIMIT);
     memset(&g, 0, sizeof(g));
     store_op_failed(f->s, "w1", "test", on_done, &g);
+    ok(f, &g);
+    memset(&g, 0, sizeof(g)); /* the first one ended: the second fits */
+    store_op_begin(f->s, &op2, NULL, 0, ys2, 1, on_done, &g);
+    ok(f, &g);
+    memset(&g, 0, sizeof(g));
+    store_op_failed(f->s, "w1b", "test", on_done, &g);
     ok(f, &g);
     /* Without the flag (the CLI), nothing is checked. */
     op = (struct store_op){.id = "w2", .kind = "send", .mint_url = "http://m", .unit = "sat",
