@@ -240,7 +240,8 @@ static void op_done(struct store *s, const char *op_id, const struct store_proof
                "($2 - (CASE WHEN " STORE_REFUND_PENDING_OF_OP " THEN $4 ELSE 0 END) - "
                "COALESCE((SELECT SUM(p.amount) FROM proofs p WHERE p.op_id = o.id AND "
                "p.state = 'pending'), 0)) * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END) "
-               "- COALESCE(o.credit_msat, 0) + (CASE WHEN o.kind = 'send' AND o.account IS NULL "
+               "- (CASE WHEN o.credit_key IS NOT NULL THEN o.credit_msat ELSE 0 END) "
+               "+ (CASE WHEN o.kind = 'send' AND o.account IS NULL "
                "AND $5 = 1 AND " STORE_REFUND_PENDING_OF_OP " "
                "THEN o.amount * (CASE WHEN o.unit = 'msat' THEN 1 ELSE 1000 END) ELSE 0 END) "
                "AS delta FROM wallet_ops o WHERE o.id = $1) x WHERE delta <> 0",
