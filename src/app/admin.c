@@ -5,17 +5,21 @@
  * hashed and looked up in admin_sessions (several processes share one PostgreSQL), then routed.
  * Login is throttled per client address: after ADMIN_MAX_FAILURES failures within
  * ADMIN_FAILURE_WINDOW_S every attempt is answered 429 until the window ends, even with the right
- * password. Changing requests must say Content-Type: application/json, which a cross-site form
- * cannot, on top of the SameSite=Strict cookie. Neither the password nor a token is ever
- * logged. */
+ * password. The password's scrypt (about 0.1 s and 32 MB) runs on a thread of its own, never on
+ * the loop that serves paid requests, and at most ADMIN_MAX_CHECKS at once (more: 429). Changing
+ * requests must say Content-Type: application/json, which a cross-site form cannot, on top of the
+ * SameSite=Strict cookie. Neither the password nor a token is ever logged. */
 #include "app/admin_int.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -214,6 +218,80 @@ static void on_session_saved(int status, void *ud)
     free(l);
 }
 
+/* A password check on its own thread; the loop learns of its end through a pipe. */
+#define ADMIN_MAX_CHECKS 2
+
+struct check {
+    struct app_req *r;
+    char *encoded;       /* a copy of the stored hash */
+    char *password;      /* zeroed and freed once checked */
+    bool ok;
+    int fds[2];
+    pthread_t thread;
+    struct event *ev;
+    char addr[64];
+    int64_t now;
+};
+
+static void *check_run(void *arg)
+{
+    struct check *c = arg;
+    c->ok = admin_password_verify(c->encoded, c->password);
+    ssize_t w;
+    do
+        w = write(c->fds[1], "", 1);
+    while (w < 0 && errno == EINTR);
+    return NULL;
+}
+
+static void check_free(struct check *c)
+{
+    if (c->ev)
+        event_free(c->ev);
+    for (int i = 0; i < 2; i++)
+        if (c->fds[i] >= 0)
+            close(c->fds[i]);
+    secure_zero(c->password, strlen(c->password));
+    free(c->password);
+    free(c->encoded);
+    free(c);
+}
+
+static void checked(struct app_req *r, const char *addr, int64_t now, bool ok)
+{
+    struct admin *ad = r->app->admin;
+    struct admin_failures *f = failures(ad, addr, !ok, now);
+    if (!ok) {
+        f->count++;
+        log_warn("admin: failed login from %s (%d in this window)", addr, f->count);
+        app_reply_error(r, 401, "unauthorized", "invalid_password", "Wrong password");
+        return;
+    }
+    if (f)
+        f->count = 0;
+    struct login *l = xcalloc(1, sizeof(*l));
+    char hash[65];
+    if (admin_token_new(l->token, hash) != 0) {
+        free(l);
+        app_reply_error(r, 500, "server_error", "no_randomness", "No randomness for a session");
+        return;
+    }
+    l->r = r;
+    app_req_hold(r);
+    log_info("admin: login from %s", addr);
+    store_session_put(r->app->store, hash, now + ADMIN_SESSION_S, on_session_saved, l);
+}
+
+static void on_checked(evutil_socket_t fd, short what, void *arg)
+{
+    struct check *c = arg;
+    pthread_join(c->thread, NULL);
+    c->r->app->admin->checking--;
+    checked(c->r, c->addr, c->now, c->ok);
+    app_req_release(c->r);
+    check_free(c);
+}
+
 static void login(struct app_req *r)
 {
     struct admin *ad = r->app->admin;
@@ -234,6 +312,12 @@ static void login(struct app_req *r)
                         "Too many failed logins from this address; retry in %s seconds", after);
         return;
     }
+    if (ad->checking >= ADMIN_MAX_CHECKS) {
+        app_reply_header(r, "Retry-After", "1");
+        app_reply_error(r, 429, "rate_limited", "too_many_login_attempts",
+                        "Other logins are being checked; retry in 1 second");
+        return;
+    }
     json_t *body = admin_json_body(r);
     if (body == NULL)
         return;
@@ -243,28 +327,28 @@ static void login(struct app_req *r)
         admin_bad_request(r, "invalid_password_field", "'password' must be a string");
         return;
     }
-    bool ok = admin_password_verify(ad->password_hash, password);
+    if (ad->password_hash == NULL) { /* nothing to check against: no thread needed */
+        json_decref(body);
+        checked(r, addr, now, false);
+        return;
+    }
+    struct check *c = xcalloc(1, sizeof(*c));
+    c->r = r;
+    c->encoded = xstrdup(ad->password_hash);
+    c->password = xstrdup(password);
     json_decref(body);
-    if (!ok) {
-        f = failures(ad, addr, true, now);
-        f->count++;
-        log_warn("admin: failed login from %s (%d in this window)", addr, f->count);
-        app_reply_error(r, 401, "unauthorized", "invalid_password", "Wrong password");
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    c->now = now;
+    c->fds[0] = c->fds[1] = -1;
+    if (pipe(c->fds) != 0 ||
+        (c->ev = event_new(r->app->base, c->fds[0], EV_READ, on_checked, c)) == NULL ||
+        event_add(c->ev, NULL) != 0 || pthread_create(&c->thread, NULL, check_run, c) != 0) {
+        check_free(c);
+        app_reply_error(r, 503, "service_unavailable", "busy", "Cannot check the password now");
         return;
     }
-    if (f)
-        f->count = 0;
-    struct login *l = xcalloc(1, sizeof(*l));
-    char hash[65];
-    if (admin_token_new(l->token, hash) != 0) {
-        free(l);
-        app_reply_error(r, 500, "server_error", "no_randomness", "No randomness for a session");
-        return;
-    }
-    l->r = r;
+    ad->checking++;
     app_req_hold(r);
-    log_info("admin: login from %s", addr);
-    store_session_put(r->app->store, hash, now + ADMIN_SESSION_S, on_session_saved, l);
 }
 
 static void on_logged_out(int status, void *ud)

@@ -60,6 +60,7 @@ struct admin {
     int64_t version;               /* settings_version applied here */
     bool polling;
     bool withdrawing;              /* one withdrawal at a time in this process */
+    int checking;                  /* password checks running on their threads */
     bool opening_wallet;
 };
 

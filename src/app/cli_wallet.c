@@ -29,12 +29,14 @@ struct cli {
     bool done;
     int rc;
     bool v3;
+    bool force; /* send: beyond what the operator owns (users' balances) */
 };
 
 static void wallet_usage(FILE *out)
 {
     fprintf(out, "usage: routstr wallet balance\n"
-                 "       routstr wallet send AMOUNT [--v3] [--mint URL]   (sat)\n"
+                 "       routstr wallet send AMOUNT [--v3] [--mint URL] [--force]   (sat; only\n"
+                 "                 what the operator owns unless --force: users' money too)\n"
                  "       routstr wallet receive TOKEN\n"
                  "       routstr wallet melt BOLT11\n"
                  "       routstr wallet mint AMOUNT   (sats over Lightning: prints the invoice)\n"
@@ -149,6 +151,8 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--v3") == 0)
                 c.v3 = true;
+            else if (strcmp(argv[i], "--force") == 0)
+                c.force = true;
             else if (strcmp(argv[i], "--mint") == 0 && i + 1 < argc)
                 mint = argv[++i];
             else {
@@ -174,8 +178,8 @@ int cli_wallet(const struct config *cfg, int argc, char **argv)
     if (strcmp(cmd, "balance") == 0)
         store_wallet_balance(c.store, on_balance, &c);
     else if (strcmp(cmd, "send") == 0)
-        rc = cashu_wallet_withdraw(c.wallet, mint, "sat", (uint64_t)amount, c.v3, false, "cli",
-                                   on_result, &c);
+        rc = cashu_wallet_withdraw(c.wallet, mint, "sat", (uint64_t)amount, c.v3, !c.force,
+                                   "cli", on_result, &c);
     else if (strcmp(cmd, "receive") == 0)
         rc = cashu_wallet_receive(c.wallet, argv[1], strlen(argv[1]), "cli", NULL, on_result,
                                   &c);

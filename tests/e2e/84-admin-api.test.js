@@ -10,7 +10,8 @@
 // Money: after paid traffic the overview is exact (owed = the keys' balances, owner = wallet -
 // owed = the costs charged, today's earnings = those costs); a withdrawal is a token cashu-ts
 // redeems for exactly that amount, the overview drops by it, more than the operator owns is 400
-// with nothing moved, and `routstr audit` passes after each step.
+// with nothing moved, and `routstr audit` passes after each step. On PostgreSQL, two processes
+// asked at the same moment for withdrawals that together exceed what the operator owns pay one.
 //
 // Models: a price override changes /v1/models and what a request costs; a disabled model
 // disappears and is refused as unknown; reload reads an edited models.json (a bad one is refused,
@@ -29,7 +30,7 @@ import { startMint } from '../mint/mint.js';
 import { mintTokens, walletFor } from '../mint/testkit.js';
 import { relayService } from '../relay/relay.js';
 import { expectedChatUsage } from '../upstream/fake-openai.js';
-import { Routstr, Stack, fetchWithTimeout, sleep, useStack } from './lib/harness.js';
+import { Routstr, Stack, fetchWithTimeout, runRoutstr, sleep, useStack } from './lib/harness.js';
 import {
   assertAudit, balanceOf, createKey, dbRows, fundedKey, jsonOf, keyHashOf, mintService, pgWipe,
   sum,
@@ -430,6 +431,26 @@ describe('admin API', () => {
     await assertAudit(db(), 'at the end');
   });
 
+  s.test('password checks run off the loop, two at a time: more at once are 429 while the node keeps serving', async () => {
+    const logins = Array.from({ length: 6 }, () => adminClient(() => s.url));
+    const pending = logins.map((c) => c.login());
+    // While the checks run (scrypt on their threads), the loop still answers.
+    const health = await s.fetch('/health');
+    assert.equal(health.status, 200);
+    const rs = await Promise.all(pending);
+    const statuses = rs.map((r) => r.status).sort();
+    assert.ok(statuses.every((x) => x === 200 || x === 429), statuses.join(','));
+    assert.ok(statuses.filter((x) => x === 200).length >= 2, `two checked at once: ${statuses}`);
+    assert.ok(statuses.includes(429), `six at once exceed two: ${statuses}`);
+    for (const r of rs.filter((x) => x.status === 429)) {
+      assertError(r, 429, 'too_many_login_attempts');
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    for (const c of logins.filter((_, i) => rs[i].status === 200)) {
+      assert.equal((await c.get('/admin/api/session')).status, 200, 'each 200 is a session');
+    }
+  });
+
   s.test('five failed logins lock the address out for 15 minutes, even with the right password', async () => {
     for (let i = 0; i < 5; i++) assertError(await admin.login(`wrong-${i}`), 401, 'invalid_password');
     for (const pw of ['wrong-again', PASSWORD]) {
@@ -509,6 +530,58 @@ describe('admin: trusted mints changed at runtime', () => {
     assert.equal(refused.json.error.code, 'cashu_untrusted_mint');
     assert.deepEqual((await jsonOf(await s.fetch('/v1/info'))).json.mints, [m2.url]);
     await assertAudit(s.routstr.env.DATABASE_URL);
+  });
+});
+
+/* ------------------------------------------ withdrawals from two processes on one PostgreSQL */
+
+describe('withdrawals from two processes on one PostgreSQL', {
+  skip: process.env.PG_TEST_URL ? false : 'PG_TEST_URL not set' }, () => {
+  const mints = mintService();
+  const stack = new Stack({ services: [mints],
+    env: { DATABASE_URL: process.env.PG_TEST_URL, ADMIN_PASSWORD: PASSWORD } });
+  let second;
+  before(async () => {
+    pgWipe(process.env.PG_TEST_URL);
+    await stack.start();
+    second = new Routstr({ env: { ...stack.routstr.env }, dir: stack.dir });
+    await second.start();
+    // A user's 40 sats in the wallet too: proofs enough for both, so only the owner's limit stops one.
+    await fundedKey(stack.url, mints, 40);
+  });
+  after(async () => {
+    await second?.stop();
+    await stack.stop();
+    pgWipe(process.env.PG_TEST_URL);
+  });
+
+  test('at the same moment on each process, two withdrawals of more than half of what the operator owns: one is paid', { timeout: 60000 }, async () => {
+    const a = adminClient(() => stack.url);
+    const b = adminClient(() => second.url);
+    assert.equal((await a.login()).status, 200);
+    b.cookie = a.cookie; // sessions live in the database: one login serves both
+    for (let round = 1; round <= 5; round++) {
+      // The operator's own money: a token the node's wallet receives (routstr wallet receive).
+      const rec = await runRoutstr(['wallet', 'receive', await mints.token(10)],
+        { env: stack.routstr.env, cwd: stack.dir, timeoutMs: 20000 });
+      assert.equal(rec.code, 0, rec.stderr);
+      const owned = (await a.get('/admin/api/overview')).json.balances[0].owner_msat;
+      assert.equal(owned, 10000, `round ${round}: the operator owns 10 sats`);
+      const rs = await Promise.all([a.post('/admin/api/withdraw', { amount_sat: 7 }),
+        b.post('/admin/api/withdraw', { amount_sat: 7 })]);
+      const paid = rs.filter((r) => r.status === 200);
+      assert.equal(paid.length, 1, `round ${round}: exactly one paid: ${rs.map((r) => r.text).join(' | ')}`);
+      const refused = rs.find((r) => r.status !== 200);
+      assertError(refused, 400, 'insufficient_owner_balance');
+      assert.equal(sum(await mints.wallet.receive(paid[0].json.token)), 7);
+      const o = (await a.get('/admin/api/overview')).json;
+      assert.equal(o.balances[0].owner_msat, 3000, `round ${round}: 3 sats left`);
+      // What is left goes too, so the next round starts from nothing.
+      const rest = await b.post('/admin/api/withdraw', { amount_sat: 3 });
+      assert.equal(rest.status, 200, rest.text);
+      await mints.wallet.receive(rest.json.token);
+      await assertAudit(process.env.PG_TEST_URL, `round ${round}`);
+    }
   });
 });
 
