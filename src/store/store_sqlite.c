@@ -2,10 +2,14 @@
  *
  * WAL mode with synchronous=NORMAL: a crashed process loses nothing, and reserve/settle commit
  * without an fsync. A durable transaction (money received, wallet proofs changed) switches to
- * synchronous=FULL for its commit. Statements are prepared once and cached by their SQL text.
- * A busy database (another process holding the write lock) is waited on for up to 5 s. */
+ * synchronous=FULL for its commit. Statements, the transaction's own (BEGIN, COMMIT...)
+ * included, are prepared once and cached by the address of their static SQL text, so a request's
+ * transactions parse no SQL. A lone read runs without BEGIN/COMMIT (one statement is atomic). A
+ * busy database (another process holding the write lock) is waited on for up to 5 s. */
 #include "store/store_int.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +19,8 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
-#define STMT_CACHE 64
+/* Open addressing on the text's address; more slots than the store has statements. */
+#define STMT_SLOTS 512
 
 struct cached {
     const char *sql; /* the static SQL text is the key */
@@ -24,7 +29,7 @@ struct cached {
 
 struct sq {
     sqlite3 *db;
-    struct cached cache[STMT_CACHE];
+    struct cached cache[STMT_SLOTS];
     size_t ncache;
 };
 
@@ -38,11 +43,19 @@ static char *translate(const char *sql)
     return out;
 }
 
+static struct cached *slot(struct sq *q, const char *sql)
+{
+    size_t i = ((uintptr_t)sql >> 3) * 0x9E3779B97F4A7C15ull % STMT_SLOTS;
+    while (q->cache[i].sql && q->cache[i].sql != sql)
+        i = (i + 1) % STMT_SLOTS;
+    return &q->cache[i];
+}
+
 static sqlite3_stmt *prepare(struct sq *q, const char *sql)
 {
-    for (size_t i = 0; i < q->ncache; i++)
-        if (q->cache[i].sql == sql)
-            return q->cache[i].stmt;
+    struct cached *c = slot(q, sql);
+    if (c->sql)
+        return c->stmt;
     char *text = translate(sql);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v3(q->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -51,30 +64,34 @@ static sqlite3_stmt *prepare(struct sq *q, const char *sql)
         log_error("sqlite: cannot prepare: %s", sqlite3_errmsg(q->db));
         return NULL;
     }
-    if (q->ncache < STMT_CACHE)
-        q->cache[q->ncache++] = (struct cached){sql, st};
+    if (q->ncache < STMT_SLOTS / 2) { /* half full at most: probes stay short */
+        *c = (struct cached){sql, st};
+        q->ncache++;
+    }
     return st;
 }
 
-static void finish_stmt(struct sq *q, sqlite3_stmt *st)
+static void finish_stmt(struct sq *q, sqlite3_stmt *st, const char *sql)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    for (size_t i = 0; i < q->ncache; i++)
-        if (q->cache[i].stmt == st)
-            return;
-    sqlite3_finalize(st); /* not cached (cache full) */
+    if (slot(q, sql)->stmt != st)
+        sqlite3_finalize(st); /* not cached (cache full) */
 }
 
+/* Runs one statement that takes no parameter and returns nothing worth keeping. */
 static int exec_simple(struct sq *q, const char *sql)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        log_error("sqlite: %s: %s", sql, msg ? msg : "?");
-        sqlite3_free(msg);
+    sqlite3_stmt *st = prepare(q, sql);
+    if (st == NULL)
         return E_IO;
-    }
-    return E_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE)
+        log_error("sqlite: %s: %s", sql, sqlite3_errmsg(q->db));
+    finish_stmt(q, st, sql);
+    return rc == SQLITE_DONE ? E_OK : E_IO;
 }
 
 /* Collected rows, copied out of SQLite so they outlive the statement. */
@@ -124,7 +141,7 @@ static int step_stmt(struct sq *q, const struct store_stmt *s, struct rowset *ro
     /* Rows touched: rows returned for a query; for a write, its RETURNING rows or changes()
      * (changes() is left over from the last write, so it says nothing about a SELECT). */
     int touched = sqlite3_stmt_readonly(st) ? nrows : nrows ? nrows : sqlite3_changes(q->db);
-    finish_stmt(q, st);
+    finish_stmt(q, st, s->sql);
     if (rc != SQLITE_DONE) {
         if (rc == SQLITE_CONSTRAINT)
             return E_CONFLICT;
@@ -141,6 +158,16 @@ static void sq_run(struct store *s, const struct store_tx *tx)
     struct sq *q = s->impl;
     struct rowset rows = {0};
     int rc = E_OK;
+    if (tx->n == 1 && !tx->durable) { /* a lone read needs no transaction of its own */
+        sqlite3_stmt *st = prepare(q, tx->stmts[0].sql);
+        bool read = st && sqlite3_stmt_readonly(st);
+        if (st)
+            finish_stmt(q, st, tx->stmts[0].sql);
+        if (read) {
+            rc = step_stmt(q, &tx->stmts[0], &rows);
+            goto done;
+        }
+    }
     if (tx->durable)
         rc = exec_simple(q, "PRAGMA synchronous = FULL");
     if (rc == E_OK)
@@ -155,6 +182,7 @@ static void sq_run(struct store *s, const struct store_tx *tx)
     }
     if (tx->durable)
         exec_simple(q, "PRAGMA synchronous = NORMAL");
+done:;
     struct store_rows out = {rows.nrows, rows.ncols, (const char *const *)rows.cells};
     tx->cb(rc, &out, tx->ud);
     rowset_free(&rows);
@@ -237,8 +265,9 @@ static int sq_open(struct store *s, const char *url, char err[ERR_LEN])
 static void sq_close(struct store *s)
 {
     struct sq *q = s->impl;
-    for (size_t i = 0; i < q->ncache; i++)
-        sqlite3_finalize(q->cache[i].stmt);
+    for (size_t i = 0; i < STMT_SLOTS; i++)
+        if (q->cache[i].sql)
+            sqlite3_finalize(q->cache[i].stmt);
     sqlite3_close(q->db);
     free(q);
 }
