@@ -231,6 +231,17 @@ static int migrate(struct store *s, struct sq *q, char err[ERR_LEN])
     return E_OK;
 }
 
+/* Finalizes the cached statements, then closes: SQLite keeps a connection with live
+ * statements open. */
+static void sq_free(struct sq *q)
+{
+    for (size_t i = 0; i < STMT_SLOTS; i++)
+        if (q->cache[i].sql)
+            sqlite3_finalize(q->cache[i].stmt);
+    sqlite3_close(q->db);
+    free(q);
+}
+
 static int sq_open(struct store *s, const char *url, char err[ERR_LEN])
 {
     const char *path = url + strlen("sqlite:///");
@@ -254,8 +265,7 @@ static int sq_open(struct store *s, const char *url, char err[ERR_LEN])
     else
         snprintf(err, ERR_LEN, "cannot set up SQLite database %s", path);
     if (rc != E_OK) {
-        sqlite3_close(q->db);
-        free(q);
+        sq_free(q);
         return rc;
     }
     s->impl = q;
@@ -264,12 +274,7 @@ static int sq_open(struct store *s, const char *url, char err[ERR_LEN])
 
 static void sq_close(struct store *s)
 {
-    struct sq *q = s->impl;
-    for (size_t i = 0; i < STMT_SLOTS; i++)
-        if (q->cache[i].sql)
-            sqlite3_finalize(q->cache[i].stmt);
-    sqlite3_close(q->db);
-    free(q);
+    sq_free(s->impl);
 }
 
 const struct store_backend store_sqlite_backend = {
