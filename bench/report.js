@@ -494,6 +494,8 @@ if (bill) {
   p();
 }
 
+sxSection();
+
 if (cmds) {
 p('## Command lines');
 p();
