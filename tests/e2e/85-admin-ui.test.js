@@ -407,7 +407,8 @@ describe('admin dashboard', () => {
     const back = (await jsonOf(await s.fetch('/v1/models'))).json.data.find((x) => x.id === MODEL.id);
     assert.ok(Math.abs(back.sats_pricing.prompt - 0.1) < 1e-9, 'the file\'s price again');
     await page.click('#models-reload');
-    await page.waitForSelector('#models-msg .msg.ok');
+    // The message of the save before is still shown until the reload's replaces it.
+    await page.waitForSelector('#models-msg .msg.ok:has-text("Reloaded")');
     assert.match(await page.textContent('#models-msg'), /Reloaded 2 models/);
   });
 
