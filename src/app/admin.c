@@ -529,8 +529,12 @@ static void on_poll_overrides(int status, const struct store_rows *rows, void *u
     if (status != 0)
         return;
     admin_overrides_load(a->admin, rows);
+    /* The version may have moved for a reload elsewhere: a node with a file reads it again (a
+     * file that no longer parses keeps the catalogue it had, overrides laid over anew). */
     char err[ERR_LEN];
-    if (pricing_catalog_load(a, false, err) != 0)
+    bool reread = a->models_text != NULL;
+    if (pricing_catalog_load(a, reread, err) != 0 &&
+        (!reread || pricing_catalog_load(a, false, err) != 0))
         log_warn("admin: models: %s", err);
 }
 

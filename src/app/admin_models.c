@@ -231,6 +231,17 @@ void admin_model_put(struct app_req *r, const char *id)
     store_model_override_put(a->store, &o, on_override_saved, c);
 }
 
+static void on_reload_counted(int status, void *ud)
+{
+    struct admin_call *c = ud;
+    struct app *a = c->r->app;
+    if (status != 0)
+        log_warn("admin: models: other processes were not told of the reload (%d)", status);
+    app_reply_json(c->r, 200, json_pack("{s:I, s:s}", "models", (json_int_t)a->catalog.n,
+                                        "source", a->models_source));
+    admin_call_free(c);
+}
+
 void admin_models_reload(struct app_req *r)
 {
     struct app *a = r->app;
@@ -240,6 +251,6 @@ void admin_models_reload(struct app_req *r)
         return;
     }
     log_info("admin: models: %zu reloaded from %s", a->catalog.n, a->models_source);
-    app_reply_json(r, 200, json_pack("{s:I, s:s}", "models", (json_int_t)a->catalog.n, "source",
-                                     a->models_source));
+    /* The settings version moves: other processes on the database read the file again. */
+    store_settings_touch(a->store, on_reload_counted, admin_call_new(r));
 }

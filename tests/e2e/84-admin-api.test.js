@@ -21,6 +21,7 @@
 // where a second process on the same database picks a change up by itself).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getDecodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
@@ -30,7 +31,7 @@ import { startMint } from '../mint/mint.js';
 import { mintTokens, walletFor } from '../mint/testkit.js';
 import { relayService } from '../relay/relay.js';
 import { expectedChatUsage } from '../upstream/fake-openai.js';
-import { Routstr, Stack, fetchWithTimeout, runRoutstr, sleep, useStack } from './lib/harness.js';
+import { REPO, Routstr, Stack, fetchWithTimeout, runRoutstr, sleep, useStack } from './lib/harness.js';
 import {
   assertAudit, balanceOf, createKey, dbRows, fundedKey, jsonOf, keyHashOf, mintService, pgWipe,
   sum,
@@ -594,8 +595,13 @@ describe('withdrawals from two processes on one PostgreSQL', {
  */
 function restartSuite(name, pg) {
   describe(name, { skip: pg && !process.env.PG_TEST_URL ? 'PG_TEST_URL not set' : false }, () => {
+    // The shipped catalogue, in a file of this suite's own (a test edits it).
+    const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'routstr-e2e-models-'));
+    const modelsFile = path.join(modelsDir, 'models.json');
+    const shipped = JSON.parse(fs.readFileSync(path.join(REPO, 'models.example.json'), 'utf8'));
+    fs.writeFileSync(modelsFile, JSON.stringify(shipped));
     const stack = new Stack({ env: { ...(pg ? { DATABASE_URL: process.env.PG_TEST_URL } : {}),
-      NAME: 'FromEnv', EXCHANGE_FEE: '1.005' } });
+      NAME: 'FromEnv', EXCHANGE_FEE: '1.005', MODELS_PATH: modelsFile } });
     const extra = [];
     before(async () => {
       if (pg) pgWipe(process.env.PG_TEST_URL);
@@ -607,6 +613,7 @@ function restartSuite(name, pg) {
       assert.deepEqual({ code: res.code, signal: res.signal }, { code: 0, signal: null },
         stack.routstr.tail());
       if (pg) pgWipe(process.env.PG_TEST_URL);
+      fs.rmSync(modelsDir, { recursive: true, force: true });
     });
     const generated = (text) => [...text.matchAll(/generated the admin password.*shown this once: ([A-Za-z0-9_-]+)/g)]
       .map((m) => m[1]);
@@ -686,6 +693,21 @@ function restartSuite(name, pg) {
         url = () => second.url;
         assert.equal((await admin.get('/admin/api/session')).status, 200);
         url = () => stack.url;
+
+        // A reload on one process: the other reads the file again.
+        const added = { ...shipped.data[0], id: 'test/added-by-reload', name: 'Added by reload' };
+        fs.writeFileSync(modelsFile, JSON.stringify({ ...shipped, data: [...shipped.data, added] }));
+        const rl = await admin.post('/admin/api/models/reload');
+        assert.equal(rl.status, 200, rl.text);
+        assert.equal(rl.json.models, shipped.data.length + 1);
+        const idsOf = async (r) => (await jsonOf(await fetchWithTimeout(`${r.url}/v1/models`))).json.data
+          .map((m) => m.id);
+        assert.ok((await idsOf(stack.routstr)).includes(added.id), 'at once on this one');
+        const t1 = Date.now();
+        while (!(await idsOf(second)).includes(added.id)) {
+          assert.ok(Date.now() - t1 < 7000, 'the second process did not read the reloaded file');
+          await sleep(200);
+        }
       });
     }
   });
