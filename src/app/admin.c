@@ -12,6 +12,7 @@
 #include "app/admin_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -340,7 +341,7 @@ static void login(struct app_req *r)
     snprintf(c->addr, sizeof(c->addr), "%s", addr);
     c->now = now;
     c->fds[0] = c->fds[1] = -1;
-    if (pipe(c->fds) != 0 ||
+    if (pipe2(c->fds, O_CLOEXEC) != 0 ||
         (c->ev = event_new(r->app->base, c->fds[0], EV_READ, on_checked, c)) == NULL ||
         event_add(c->ev, NULL) != 0 || pthread_create(&c->thread, NULL, check_run, c) != 0) {
         check_free(c);
