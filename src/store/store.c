@@ -160,9 +160,21 @@ void store_op_begin(struct store *s, const struct store_op *op, const struct sto
                     size_t n_outs, const char *const *input_ys, size_t n_inputs,
                     store_done_fn *cb, void *ud)
 {
-    size_t n = 1 + n_outs + n_inputs + (op->owner_only ? 2 : 0);
+    bool send = strcmp(op->kind, "send") == 0 && op->ref != NULL;
+    size_t n = 1 + n_outs + n_inputs + (op->owner_only ? 2 : 0) + (send ? 2 : 0);
     struct store_stmt *st = xcalloc(n, sizeof(*st));
     int64_t now = store_now();
+    size_t k = 1 + n_outs + n_inputs;
+    if (send) {
+        /* A payout of a refund (its ref) starts only while the refund is pending, its row
+         * locked against the sweep that credits back refunds nobody paid out. */
+        st[k++] = (struct store_stmt){.sql = "UPDATE refunds SET state = state WHERE id = $1",
+                                      .params = {P_TEXT(op->ref)}, .nparams = 1};
+        st[k++] = (struct store_stmt){
+            .sql = "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE id = $1 AND "
+                   "state <> 'pending')",
+            .params = {P_TEXT(op->ref)}, .nparams = 1, .need_rows = E_CONFLICT};
+    }
     if (op->owner_only) { /* one withdrawal's check at a time across processes (see below) */
         st[n - 2] = (struct store_stmt){
             .sql = strcmp(store_dialect(s), "postgresql") == 0

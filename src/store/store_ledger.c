@@ -160,14 +160,18 @@ void store_reservations_stale(struct store *s, int64_t before, const char *live_
 
 void store_orphans_settle(struct store *s, int64_t before, store_rows_fn *cb, void *ud)
 {
-    /* The refunds found are marked first, so every later statement works on the same set even
-     * if a payout op were saved meanwhile; the mark never outlives the transaction. */
-    struct store_stmt st[6] = {
-        {.sql = "SELECT (SELECT COUNT(*) FROM refunds WHERE " ORPHAN_REFUND "), "
-                "(SELECT COUNT(*) FROM redemptions WHERE " ORPHAN_REDEMPTION ")",
-         .params = {P_INT(before)}, .nparams = 1, .collect = true},
+    /* The refunds found are marked first, so every later statement works on the same set; the
+     * mark never outlives the transaction. A payout op whose start committed while the marking
+     * waited on its row (PostgreSQL) is seen by the next statement, which unmarks that refund:
+     * the op's start locks the refund's row and requires it pending (store_op_begin). */
+    struct store_stmt st[7] = {
         {.sql = "UPDATE refunds SET state = 'orphan' WHERE " ORPHAN_REFUND,
          .params = {P_INT(before)}, .nparams = 1},
+        {.sql = "UPDATE refunds SET state = 'pending' WHERE state = 'orphan' AND EXISTS "
+                "(SELECT 1 FROM wallet_ops o WHERE o.ref = refunds.id)"},
+        {.sql = "SELECT (SELECT COUNT(*) FROM refunds WHERE state = 'orphan'), "
+                "(SELECT COUNT(*) FROM redemptions WHERE " ORPHAN_REDEMPTION ")",
+         .params = {P_INT(before)}, .nparams = 1, .collect = true},
         {.sql = "INSERT INTO ledger (id, key_hash, kind, amount_msat, ref, created_at) "
                 "SELECT id || ':reversal', key_hash, 'refund_reversal', amount_msat, id, $1 "
                 "FROM refunds WHERE state = 'orphan'",
@@ -176,10 +180,11 @@ void store_orphans_settle(struct store *s, int64_t before, store_rows_fn *cb, vo
                 "FROM refunds r WHERE r.key_hash = api_keys.key_hash AND r.state = 'orphan') "
                 "WHERE key_hash IN (SELECT key_hash FROM refunds WHERE state = 'orphan')"},
         {.sql = "UPDATE refunds SET state = 'failed' WHERE state = 'orphan'"},
+        /* A receive that starts anyway credits once: the mint refuses the token's second swap. */
         {.sql = "DELETE FROM redemptions WHERE " ORPHAN_REDEMPTION,
          .params = {P_INT(before)}, .nparams = 1},
     };
-    store_run(s, st, 6, true, cb, ud);
+    store_run(s, st, 7, true, cb, ud);
 }
 
 void store_instance_seen(struct store *s, const char *instance, store_done_fn *cb, void *ud)

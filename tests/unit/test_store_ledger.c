@@ -415,6 +415,13 @@ static void test_orphans_settled(void **state)
     wait_for(f, &g);
     assert_int_equal(g.nrows, 3); /* deposit, refund, reversal */
     audit_clean(f);
+    /* A payout starting late for the refund credited back is refused: nothing goes out twice. */
+    struct store_op late = {.id = "s-late", .kind = "send", .mint_url = "http://m", .unit = "sat",
+                            .amount = 9, .ref = "orphan"};
+    memset(&g, 0, sizeof(g));
+    store_op_begin(f->s, &late, NULL, 0, NULL, 0, on_done, &g);
+    wait_for(f, &g);
+    assert_int_equal(g.status, E_CONFLICT);
     claim(f, "tok-orphan", "k3"); /* the token may be used again */
     memset(&g, 0, sizeof(g));
     store_redemption_claim(f->s, "tok-receiving", "k4", on_rows, &g);
