@@ -313,21 +313,54 @@ static bool key_filter(struct app_req *r, char **like)
     return true;
 }
 
-static void on_keys(int status, const struct store_rows *rows, void *ud)
+/* The lists page through rows whose last column counts every match. A page past the end has
+ * no row to read that count from: the list's query runs again for the first row alone (c->n[1]
+ * set) and the answer is an empty page with the count. A list's query reads its filter from
+ * the call (c->s, c->n[2..]) and serves its first run too. */
+typedef void list_query_fn(struct admin_call *c, int64_t limit, int64_t offset);
+
+/* false once the call is answered (a store error) or its query asked again; else the number of
+ * rows the page lists in *n. */
+static bool page_ready(struct admin_call *c, int status, const struct store_rows *rows,
+                       list_query_fn *query, size_t *n)
 {
-    struct admin_call *c = ud;
     if (status != 0) {
         admin_store_error(c->r);
         admin_call_free(c);
-        return;
+        return false;
     }
     if (rows->nrows == 0 && c->n[0] > 0 && !c->n[1]) { /* past the end: count alone */
         c->n[1] = 1;
-        store_admin_keys(c->r->app->store, c->s[0], 1, 0, on_keys, c);
-        return;
+        query(c, 1, 0);
+        return false;
     }
+    *n = c->n[1] ? 0 : rows->nrows;
+    return true;
+}
+
+static void page_reply(struct admin_call *c, const char *name, json_t *list,
+                       const struct store_rows *rows)
+{
+    int64_t total = rows->nrows ? store_cell_i64(rows, 0, rows->ncols - 1) : 0;
+    app_reply_json(c->r, 200, json_pack("{s:o, s:I}", name, list, "total", (json_int_t)total));
+    admin_call_free(c);
+}
+
+static void on_keys(int status, const struct store_rows *rows, void *ud);
+
+static void keys_query(struct admin_call *c, int64_t limit, int64_t offset)
+{
+    store_admin_keys(c->r->app->store, c->s[0], limit, offset, on_keys, c);
+}
+
+static void on_keys(int status, const struct store_rows *rows, void *ud)
+{
+    struct admin_call *c = ud;
+    size_t n;
+    if (!page_ready(c, status, rows, keys_query, &n))
+        return;
     json_t *list = json_array();
-    for (size_t i = 0; !c->n[1] && i < rows->nrows; i++)
+    for (size_t i = 0; i < n; i++)
         json_array_append_new(
             list,
             json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "hash_prefix",
@@ -338,9 +371,7 @@ static void on_keys(int status, const struct store_rows *rows, void *ud)
                       (json_int_t)store_cell_i64(rows, i, 4), "created_at",
                       (json_int_t)store_cell_i64(rows, i, 5), "last_used_at", opt_int(rows, i, 6),
                       "expiry_time", opt_int(rows, i, 7), "refund_address", opt_str(rows, i, 8)));
-    int64_t total = rows->nrows ? store_cell_i64(rows, 0, 9) : 0;
-    app_reply_json(c->r, 200, json_pack("{s:o, s:I}", "keys", list, "total", (json_int_t)total));
-    admin_call_free(c);
+    page_reply(c, "keys", list, rows);
 }
 
 void admin_keys(struct app_req *r)
@@ -360,36 +391,33 @@ void admin_keys(struct app_req *r)
     struct admin_call *c = admin_call_new(r);
     c->n[0] = offset;
     c->s[0] = order;
-    store_admin_keys(r->app->store, order, limit, offset, on_keys, c);
+    keys_query(c, limit, offset);
+}
+
+static void on_ledger(int status, const struct store_rows *rows, void *ud);
+
+static void ledger_query(struct admin_call *c, int64_t limit, int64_t offset)
+{
+    struct store_ledger_filter f = {.key_like = c->s[0], .kind = c->s[1], .since = c->n[2],
+                                    .until = c->n[3]};
+    store_admin_ledger(c->r->app->store, &f, limit, offset, on_ledger, c);
 }
 
 static void on_ledger(int status, const struct store_rows *rows, void *ud)
 {
     struct admin_call *c = ud;
-    if (status != 0) {
-        admin_store_error(c->r);
-        admin_call_free(c);
+    size_t n;
+    if (!page_ready(c, status, rows, ledger_query, &n))
         return;
-    }
-    if (rows->nrows == 0 && c->n[0] > 0 && !c->n[1]) { /* past the end: count alone */
-        c->n[1] = 1;
-        struct store_ledger_filter f = {.key_like = c->s[0], .kind = c->s[1], .since = c->n[2],
-                                        .until = c->n[3]};
-        store_admin_ledger(c->r->app->store, &f, 1, 0, on_ledger, c);
-        return;
-    }
     json_t *list = json_array();
-    for (size_t i = 0; !c->n[1] && i < rows->nrows; i++)
+    for (size_t i = 0; i < n; i++)
         json_array_append_new(
             list, json_pack("{s:s, s:o, s:s, s:I, s:o, s:I}", "id", store_cell(rows, i, 0), "key",
                             prefix(store_cell(rows, i, 1)), "kind", store_cell(rows, i, 2),
                             "amount_msat", (json_int_t)store_cell_i64(rows, i, 3), "request_id",
                             opt_str(rows, i, 4), "created_at",
                             (json_int_t)store_cell_i64(rows, i, 5)));
-    int64_t total = rows->nrows ? store_cell_i64(rows, 0, 6) : 0;
-    app_reply_json(c->r, 200,
-                   json_pack("{s:o, s:I}", "transactions", list, "total", (json_int_t)total));
-    admin_call_free(c);
+    page_reply(c, "transactions", list, rows);
 }
 
 static bool word(const char *s)
@@ -422,8 +450,7 @@ void admin_transactions(struct app_req *r)
     c->n[3] = until;
     c->s[0] = like;
     c->s[1] = kind;
-    struct store_ledger_filter f = {.key_like = like, .kind = kind, .since = since, .until = until};
-    store_admin_ledger(r->app->store, &f, limit, offset, on_ledger, c);
+    ledger_query(c, limit, offset);
 }
 
 /* Reservation states as the API names them. */
@@ -438,23 +465,22 @@ static const char *state_out(const char *db)
     return db;
 }
 
+static void on_requests(int status, const struct store_rows *rows, void *ud);
+
+static void requests_query(struct admin_call *c, int64_t limit, int64_t offset)
+{
+    struct store_request_filter f = {.status = c->s[2], .model = c->s[1], .key_like = c->s[0]};
+    store_admin_requests(c->r->app->store, &f, limit, offset, on_requests, c);
+}
+
 static void on_requests(int status, const struct store_rows *rows, void *ud)
 {
     struct admin_call *c = ud;
-    if (status != 0) {
-        admin_store_error(c->r);
-        admin_call_free(c);
+    size_t n;
+    if (!page_ready(c, status, rows, requests_query, &n))
         return;
-    }
-    if (rows->nrows == 0 && c->n[0] > 0 && !c->n[1]) { /* past the end: count alone */
-        c->n[1] = 1;
-        struct store_request_filter f = {.status = c->s[2], .model = c->s[1],
-                                         .key_like = c->s[0]};
-        store_admin_requests(c->r->app->store, &f, 1, 0, on_requests, c);
-        return;
-    }
     json_t *list = json_array();
-    for (size_t i = 0; !c->n[1] && i < rows->nrows; i++)
+    for (size_t i = 0; i < n; i++)
         json_array_append_new(
             list, json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:I, s:o}", "id",
                             store_cell(rows, i, 0), "key", prefix(store_cell(rows, i, 1)),
@@ -464,10 +490,7 @@ static void on_requests(int status, const struct store_rows *rows, void *ud)
                             opt_int(rows, i, 6), "created_at",
                             (json_int_t)store_cell_i64(rows, i, 7), "settled_at",
                             opt_int(rows, i, 8)));
-    int64_t total = rows->nrows ? store_cell_i64(rows, 0, 9) : 0;
-    app_reply_json(c->r, 200,
-                   json_pack("{s:o, s:I}", "requests", list, "total", (json_int_t)total));
-    admin_call_free(c);
+    page_reply(c, "requests", list, rows);
 }
 
 void admin_requests(struct app_req *r)
@@ -499,6 +522,5 @@ void admin_requests(struct app_req *r)
     c->s[0] = like;
     c->s[1] = model;
     c->s[2] = db ? xstrdup(db) : NULL;
-    struct store_request_filter f = {.status = db, .model = model, .key_like = like};
-    store_admin_requests(r->app->store, &f, limit, offset, on_requests, c);
+    requests_query(c, limit, offset);
 }
