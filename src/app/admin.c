@@ -576,70 +576,30 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 
 /* --------------------------------------------------------------------- start and stop */
 
-struct wait {
-    bool done;
-    int status;
-    char *value;
-    int64_t version;
-};
-
-static void wait_for(struct app *a, struct wait *w)
-{
-    while (!w->done)
-        event_base_loop(a->base, EVLOOP_ONCE);
-}
-
-static void on_value(int status, const struct store_rows *rows, void *ud)
-{
-    struct wait *w = ud;
-    w->done = true;
-    w->status = status;
-    if (status == 0 && rows->nrows > 0 && store_cell(rows, 0, 0))
-        w->value = xstrdup(store_cell(rows, 0, 0));
-}
-
-static void on_done(int status, void *ud)
-{
-    struct wait *w = ud;
-    w->done = true;
-    w->status = status;
-}
-
 struct start_overrides {
-    struct wait w;
+    struct store_wait w;
     struct admin *ad;
 };
 
 static void on_start_overrides(int status, const struct store_rows *rows, void *ud)
 {
     struct start_overrides *so = ud;
-    so->w.done = true;
-    so->w.status = status;
+    store_wait_done(status, &so->w);
     if (status == 0)
         admin_overrides_load(so->ad, rows);
 }
 
 struct start_settings {
-    struct wait w;
+    struct store_wait w;
     struct app *a;
 };
 
 static void on_start_settings(int status, const struct store_rows *rows, void *ud)
 {
     struct start_settings *ss = ud;
-    ss->w.done = true;
-    ss->w.status = status;
+    store_wait_done(status, &ss->w);
     if (status == 0) /* the password hash among them */
         admin_settings_apply(ss->a, rows, true);
-}
-
-static void on_start_version(int status, const struct store_rows *rows, void *ud)
-{
-    struct wait *w = ud;
-    w->done = true;
-    w->status = status;
-    if (status == 0 && rows->nrows == 1)
-        w->version = store_cell_i64(rows, 0, 0);
 }
 
 /* ADMIN_PASSWORD (hashed, replacing what is stored unless it already matches), or the stored
@@ -658,9 +618,9 @@ static int password_init(struct app *a, char err[ERR_LEN])
                 return E_IO;
             }
             const char *k = "admin_password_hash", *v = hash;
-            struct wait w = {0};
-            store_settings_put(a->store, &k, &v, 1, on_done, &w);
-            wait_for(a, &w);
+            struct store_wait w = {0};
+            store_settings_put(a->store, &k, &v, 1, store_wait_done, &w);
+            store_wait(a->base, &w);
             free(ad->password_hash);
             ad->password_hash = hash;
             if (w.status != 0) {
@@ -679,9 +639,9 @@ static int password_init(struct app *a, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "cannot generate an admin password");
         return E_IO;
     }
-    struct wait w = {0};
-    store_setting_init(a->store, "admin_password_hash", hash, on_value, &w);
-    wait_for(a, &w);
+    struct store_wait w = {0};
+    store_setting_init(a->store, "admin_password_hash", hash, store_wait_value, &w);
+    store_wait(a->base, &w);
     if (w.status != 0 || w.value == NULL) {
         free(hash);
         free(w.value);
@@ -714,11 +674,11 @@ int admin_init(struct app *a, char err[ERR_LEN])
 
     struct start_settings ss = {.a = a};
     store_settings_get(a->store, on_start_settings, &ss);
-    wait_for(a, &ss.w);
+    store_wait(a->base, &ss.w);
     struct start_overrides so = {.ad = ad};
     if (ss.w.status == 0) {
         store_model_overrides(a->store, on_start_overrides, &so);
-        wait_for(a, &so.w);
+        store_wait(a->base, &so.w);
     }
     if (ss.w.status != 0 || so.w.status != 0) {
         snprintf(err, ERR_LEN, "cannot read the settings from the database");
@@ -726,10 +686,11 @@ int admin_init(struct app *a, char err[ERR_LEN])
     }
     if ((rc = password_init(a, err)) != E_OK)
         return rc;
-    struct wait v = {0};
-    store_settings_version(a->store, on_start_version, &v);
-    wait_for(a, &v);
-    ad->version = v.version;
+    struct store_wait v = {0};
+    store_settings_version(a->store, store_wait_value, &v);
+    store_wait(a->base, &v);
+    ad->version = v.value ? strtoll(v.value, NULL, 10) : 0;
+    free(v.value);
     return v.status == 0 ? E_OK : E_IO;
 }
 

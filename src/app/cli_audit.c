@@ -19,8 +19,7 @@
 #include "store/store.h"
 
 struct audit {
-    bool done;
-    int status;
+    struct store_wait w;
     size_t violations;
     int64_t wallet_msat, owed_msat, inflight_msat, owner_msat;
 };
@@ -28,8 +27,7 @@ struct audit {
 static void on_audit(int status, const struct store_rows *rows, void *ud)
 {
     struct audit *a = ud;
-    a->done = true;
-    a->status = status;
+    store_wait_done(status, &a->w);
     if (status != 0)
         return;
     a->violations = rows->nrows;
@@ -43,8 +41,7 @@ static void on_audit(int status, const struct store_rows *rows, void *ud)
 static void on_wallet(int status, const struct store_rows *rows, void *ud)
 {
     struct audit *a = ud;
-    a->done = true;
-    a->status = status;
+    store_wait_done(status, &a->w);
     if (status != 0 || rows->nrows != 1)
         return;
     a->wallet_msat = store_cell_i64(rows, 0, 0);
@@ -65,23 +62,21 @@ int cli_audit(const struct config *cfg)
     }
     struct audit a = {0};
     store_audit(s, on_audit, &a);
-    while (!a.done)
-        event_base_loop(base, EVLOOP_ONCE);
-    if (a.status == 0) {
-        a.done = false;
+    store_wait(base, &a.w);
+    if (a.w.status == 0) {
+        a.w.done = false;
         store_audit_wallet(s, on_wallet, &a);
-        while (!a.done)
-            event_base_loop(base, EVLOOP_ONCE);
+        store_wait(base, &a.w);
     }
     bool books_ok = a.wallet_msat == a.owed_msat + a.inflight_msat + a.owner_msat;
-    if (a.status == 0 && !books_ok) {
+    if (a.w.status == 0 && !books_ok) {
         printf("VIOLATION wallet = owed + owner: * expected %lld, found %lld\n",
                (long long)(a.owed_msat + a.inflight_msat + a.owner_msat),
                (long long)a.wallet_msat);
         a.violations++;
     }
-    int rc = a.status != 0 ? 2 : a.violations ? 1 : 0;
-    if (a.status != 0) {
+    int rc = a.w.status != 0 ? 2 : a.violations ? 1 : 0;
+    if (a.w.status != 0) {
         fprintf(stderr, "routstr: audit: the database cannot be read\n");
     } else {
         printf("audit: %s (%zu violation%s)\n", a.violations ? "FAILED" : "ok", a.violations,

@@ -74,33 +74,12 @@ int secrets_key_load(uint8_t key[32], const struct config *c, char err[ERR_LEN])
     return E_OK;
 }
 
-struct wait {
-    bool done;
-    int status;
-    char *value;
-};
-
-static void on_rows(int status, const struct store_rows *rows, void *ud)
-{
-    struct wait *w = ud;
-    w->done = true;
-    w->status = status;
-    if (status == 0 && rows->nrows > 0 && store_cell(rows, 0, 0))
-        w->value = xstrdup(store_cell(rows, 0, 0));
-}
-
-static void wait_for(struct event_base *base, struct wait *w)
-{
-    while (!w->done)
-        event_base_loop(base, EVLOOP_ONCE);
-}
-
 int secrets_get_or_create(struct store *s, struct event_base *base, const uint8_t key[32],
                           const char *name, uint8_t *out, size_t n, char err[ERR_LEN])
 {
-    struct wait w = {0};
-    store_secret_get(s, name, on_rows, &w);
-    wait_for(base, &w);
+    struct store_wait w = {0};
+    store_secret_get(s, name, store_wait_value, &w);
+    store_wait(base, &w);
     if (w.status != 0) {
         snprintf(err, ERR_LEN, "cannot read secret %s from the database", name);
         return E_IO;
@@ -116,9 +95,9 @@ int secrets_get_or_create(struct store *s, struct event_base *base, const uint8_
         free(fresh);
         if (rc == 0) {
             hex_encode(hex, sealed, n + CRYPTO_AEAD_OVERHEAD);
-            w = (struct wait){0};
-            store_secret_init(s, name, hex, on_rows, &w); /* the first stored wins */
-            wait_for(base, &w);
+            w = (struct store_wait){0};
+            store_secret_init(s, name, hex, store_wait_value, &w); /* the first stored wins */
+            store_wait(base, &w);
         }
         free(sealed);
         free(hex);

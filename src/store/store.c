@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "base/xalloc.h"
 
 int64_t store_cell_i64(const struct store_rows *r, size_t row, size_t col)
@@ -48,6 +50,28 @@ void store_close(struct store *s)
         return;
     s->be->close(s);
     free(s);
+}
+
+void store_wait_value(int status, const struct store_rows *rows, void *ud)
+{
+    struct store_wait *w = ud;
+    w->done = true;
+    w->status = status;
+    if (status == 0 && rows->nrows > 0 && store_cell(rows, 0, 0))
+        w->value = xstrdup(store_cell(rows, 0, 0));
+}
+
+void store_wait_done(int status, void *ud)
+{
+    struct store_wait *w = ud;
+    w->done = true;
+    w->status = status;
+}
+
+void store_wait(struct event_base *base, struct store_wait *w)
+{
+    while (!w->done)
+        event_base_loop(base, EVLOOP_ONCE);
 }
 
 const char *store_dialect(const struct store *s)

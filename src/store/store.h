@@ -41,6 +41,18 @@ typedef void store_rows_fn(int status, const struct store_rows *rows, void *ud);
  * E_IO (cannot open or migrate), with 'err' filled. */
 int store_open(struct store **out, struct event_base *base, const char *url, char err[ERR_LEN]);
 void store_close(struct store *s);
+
+/* Start-up and the CLI wait for a call before going on (the loop serves nothing yet): pass
+ * store_wait_value or store_wait_done as the callback, then store_wait runs the loop until it
+ * came. */
+struct store_wait {
+    bool done;
+    int status;
+    char *value; /* store_wait_value: the first row's first cell (a copy to free), or NULL */
+};
+void store_wait_value(int status, const struct store_rows *rows, void *ud);
+void store_wait_done(int status, void *ud);
+void store_wait(struct event_base *base, struct store_wait *w);
 /* "sqlite" or "postgresql". */
 const char *store_dialect(const struct store *s);
 /* The schema version after migrations. */
