@@ -320,16 +320,25 @@ static size_t field_size(enum kind k)
     }
 }
 
-int config_check(const char *name, const char *value, char err[ERR_LEN])
+/* Parses 'value' as the setting 'name' into a zeroed *tmp, by the rules of the start. */
+static int parse_setting(const char *name, const char *value, struct config *tmp,
+                         const struct setting **out, char err[ERR_LEN])
 {
     const struct setting *s = find_setting(name);
     if (s == NULL) {
         snprintf(err, ERR_LEN, "%s: no such setting", name);
         return E_NOTFOUND;
     }
+    *out = s;
+    memset(tmp, 0, sizeof(*tmp));
+    return load_one(tmp, s, value, err);
+}
+
+int config_check(const char *name, const char *value, char err[ERR_LEN])
+{
+    const struct setting *s;
     struct config tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    int rc = load_one(&tmp, s, value, err);
+    int rc = parse_setting(name, value, &tmp, &s, err);
     if (rc == E_OK && is_string_kind(s->kind))
         free(*(char **)((char *)&tmp + s->off));
     return rc;
@@ -340,14 +349,9 @@ int config_set(struct config *c, const char *name, const char *value, char **old
 {
     *old = NULL;
     *changed = false;
-    const struct setting *s = find_setting(name);
-    if (s == NULL) {
-        snprintf(err, ERR_LEN, "%s: no such setting", name);
-        return E_NOTFOUND;
-    }
+    const struct setting *s;
     struct config tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    int rc = load_one(&tmp, s, value, err);
+    int rc = parse_setting(name, value, &tmp, &s, err);
     if (rc != E_OK)
         return rc;
     char *dst = (char *)c + s->off, *src = (char *)&tmp + s->off;
