@@ -15,12 +15,9 @@
 // disagree, fail and stall (tests/exchange/fake-exchange.js, refreshed every 0.25 s, a price
 // usable for 2 s).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe } from 'node:test';
 import { getDecodedToken, getEncodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
 
-import { startExchange } from '../exchange/fake-exchange.js';
 import { startMint } from '../mint/mint.js';
 import { mintTokens, walletFor } from '../mint/testkit.js';
 import {
@@ -30,8 +27,8 @@ import {
   assertErrorEnvelope, assertRequestId, assertUpstreamCredentials, recordingFetch, sleep, useStack,
 } from './lib/harness.js';
 import {
-  assertAudit, balanceOf, createKey, fundedKey, history, info, jsonOf, keyOfToken, mintService,
-  parseSse, postJson, randomKey, refund, sum, topup, waitInfo,
+  assertAudit, balanceOf, createKey, exchangeService, fundedKey, history, info, jsonOf, keyOfToken,
+  mintService, modelsService, parseSse, postJson, randomKey, refund, sum, topup, waitInfo,
 } from './lib/paid.js';
 
 const messages = [{ role: 'user', content: 'Pay me per request, exactly.' }];
@@ -717,27 +714,8 @@ const modelCost = (u) => Math.ceil((125 * u.prompt_tokens + 250 * u.completion_t
 
 describe('model pricing', () => {
   const mints = mintService();
-  let exchange;
-  const services = [
-    mints,
-    {
-      name: 'exchange',
-      async start() {
-        exchange = await startExchange({ price: BTC_USD });
-        return { env: { BTC_PRICE_SOURCES: exchange.sources } };
-      },
-      async stop() { await exchange?.close(); },
-    },
-    {
-      name: 'models',
-      start(stack) {
-        const file = path.join(stack.dir, 'models.json');
-        fs.writeFileSync(file, JSON.stringify({ data: [MODEL] }));
-        return { env: { MODELS_PATH: file } };
-      },
-      stop() {},
-    },
-  ];
+  const ex = exchangeService(BTC_USD);
+  const services = [mints, ex, modelsService([MODEL])];
   const s = useStack({
     services,
     env: { FIXED_PRICING: 'false', EXCHANGE_FEE: '1', UPSTREAM_PROVIDER_FEE: '1',
@@ -869,16 +847,16 @@ describe('model pricing', () => {
       assert.fail(`${what}: sats_pricing.prompt ${m.sats_pricing.prompt}, expected ${sats}`);
     }
     try {
-      exchange.setPrice(50000, 'coinbase'); // the lowest: 2000 sats per USD
+      ex.exchange.setPrice(50000, 'coinbase'); // the lowest: 2000 sats per USD
       await waitPrompt(1.25e-6 * 2000, 'the minimum of three quotes (Coinbase)');
-      exchange.setPrice(40000, 'binance');
+      ex.exchange.setPrice(40000, 'binance');
       await waitPrompt(1.25e-6 * 2500, 'the minimum of three quotes (Binance)');
-      exchange.setMode('bad', 'coinbase'); // its answer has no price any more
-      exchange.setMode('fail', 'binance');
-      exchange.setPrice(80000, 'kraken');
+      ex.exchange.setMode('bad', 'coinbase'); // its answer has no price any more
+      ex.exchange.setMode('fail', 'binance');
+      ex.exchange.setPrice(80000, 'kraken');
       await waitPrompt(1.25e-6 * 1250, 'the one valid quote (Kraken)');
     } finally {
-      exchange.reset();
+      ex.exchange.reset();
     }
     await waitPrompt(1.25e-6 * 1000, 'back to 100,000');
   });
@@ -900,7 +878,7 @@ describe('model pricing', () => {
     await pricedModels();
     const { key, msat } = await fundedKey(s.url, mints, 20);
     await waitPricedStatus(401, 3000); // priced and usable: an unknown key is the only problem
-    exchange.setMode('fail');
+    ex.exchange.setMode('fail');
     const t0 = Date.now();
     const r503 = await waitPricedStatus(503, 6000);
     const waited = Date.now() - t0;
@@ -913,7 +891,7 @@ describe('model pricing', () => {
     assert.equal(s.upstream.requests.length, seen, 'nothing forwarded without a price');
     assert.equal((await balanceOf(s.url, key)).balance, msat, 'nothing charged');
 
-    exchange.setMode('ok');
+    ex.exchange.setMode('ok');
     await waitPricedStatus(401, 5000);
     const ok = await postJson(s.url, chatPath, { model: MODEL.id, messages }, bearer(key));
     assert.equal(ok.status, 200, ok.text);
@@ -923,7 +901,7 @@ describe('model pricing', () => {
   s.test('an exchange that stalls also ends in 503 once the price is too old', async () => {
     await pricedModels();
     await waitPricedStatus(401, 3000);
-    exchange.setMode('stall');
+    ex.exchange.setMode('stall');
     const t0 = Date.now();
     await waitPricedStatus(503, 6000);
     assert.ok(Date.now() - t0 >= 1500, 'not before the price is 2 s old');

@@ -26,15 +26,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getDecodedToken, getEncodedTokenV4 } from '@cashu/cashu-ts';
 
-import { startExchange } from '../exchange/fake-exchange.js';
 import { startMint } from '../mint/mint.js';
 import { mintTokens, walletFor } from '../mint/testkit.js';
 import { relayService } from '../relay/relay.js';
 import { expectedChatUsage } from '../upstream/fake-openai.js';
 import { REPO, Routstr, Stack, fetchWithTimeout, runRoutstr, sleep, useStack } from './lib/harness.js';
 import {
-  assertAudit, balanceOf, createKey, dbRows, fundedKey, jsonOf, keyHashOf, mintService, pgWipe,
-  sum,
+  assertAudit, balanceOf, createKey, dbRows, exchangeService, fundedKey, jsonOf, keyHashOf,
+  mintService, modelsService, pgWipe, sum,
 } from './lib/paid.js';
 
 const PASSWORD = 'admin-e2e-correct-horse';
@@ -102,29 +101,9 @@ const chatBody = (model = MODEL.id) => ({ model, messages: [{ role: 'user', cont
 
 describe('admin API', () => {
   const mints = mintService();
-  let exchange;
-  let modelsFile;
+  const models = modelsService([MODEL, OTHER]);
   const s = useStack({
-    services: [
-      mints,
-      {
-        name: 'exchange',
-        async start() {
-          exchange = await startExchange({ price: 100000 });
-          return { env: { BTC_PRICE_SOURCES: exchange.sources } };
-        },
-        async stop() { await exchange?.close(); },
-      },
-      {
-        name: 'models',
-        start(stack) {
-          modelsFile = path.join(stack.dir, 'models.json');
-          fs.writeFileSync(modelsFile, JSON.stringify({ data: [MODEL, OTHER] }));
-          return { env: { MODELS_PATH: modelsFile } };
-        },
-        stop() {},
-      },
-    ],
+    services: [mints, exchangeService(100000), models],
     env: { ADMIN_PASSWORD: PASSWORD, FIXED_PRICING: 'false', EXCHANGE_FEE: '1',
       UPSTREAM_PROVIDER_FEE: '1', PRICING_REFRESH_INTERVAL_SECONDS: '0.5',
       PRICE_MAX_AGE_SECONDS: '60' },
@@ -360,17 +339,17 @@ describe('admin API', () => {
 
   s.test('reload reads an edited models.json; a bad file is refused and the old one kept', async () => {
     const NEW = { ...MODEL, id: 'test/new-model', name: 'New model' };
-    fs.writeFileSync(modelsFile, JSON.stringify({ data: [MODEL, OTHER, NEW] }));
+    fs.writeFileSync(models.file, JSON.stringify({ data: [MODEL, OTHER, NEW] }));
     const r = await admin.post('/admin/api/models/reload');
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json, { models: 3, source: modelsFile });
+    assert.deepEqual(r.json, { models: 3, source: models.file });
     await pricedModel(NEW.id);
     // Overrides apply to the reloaded catalogue.
     assert.ok(Math.abs((await pricedModel()).sats_pricing.prompt - 0.1) < 1e-12);
-    fs.writeFileSync(modelsFile, '{"data": [ {"id": 5} ]');
+    fs.writeFileSync(models.file, '{"data": [ {"id": 5} ]');
     assertError(await admin.post('/admin/api/models/reload'), 400, 'invalid_models_file');
     await pricedModel(NEW.id);
-    fs.writeFileSync(modelsFile, JSON.stringify({ data: [MODEL, OTHER] }));
+    fs.writeFileSync(models.file, JSON.stringify({ data: [MODEL, OTHER] }));
   });
 
   s.test('the upstream key set here is used upstream and never shown', async () => {

@@ -23,10 +23,9 @@ import { after, before, describe } from 'node:test';
 import { getDecodedToken } from '@cashu/cashu-ts';
 import { chromium } from 'playwright-core';
 
-import { startExchange } from '../exchange/fake-exchange.js';
 import { walletFor } from '../mint/testkit.js';
 import { REPO, fetchWithTimeout, sleep, useStack } from './lib/harness.js';
-import { fundedKey, jsonOf, mintService, sum } from './lib/paid.js';
+import { exchangeService, fundedKey, jsonOf, mintService, modelsService, sum } from './lib/paid.js';
 
 const PASSWORD = 'ui-e2e-battery-staple';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -75,28 +74,8 @@ function assertSecurityHeaders(h, what) {
 
 describe('admin dashboard', () => {
   const mints = mintService();
-  let exchange;
   const s = useStack({
-    services: [
-      mints,
-      {
-        name: 'exchange',
-        async start() {
-          exchange = await startExchange({ price: 100000 });
-          return { env: { BTC_PRICE_SOURCES: exchange.sources } };
-        },
-        async stop() { await exchange?.close(); },
-      },
-      {
-        name: 'models',
-        start(stack) {
-          const file = path.join(stack.dir, 'models.json');
-          fs.writeFileSync(file, JSON.stringify({ data: [MODEL, OTHER] }));
-          return { env: { MODELS_PATH: file } };
-        },
-        stop() {},
-      },
-    ],
+    services: [mints, exchangeService(100000), modelsService([MODEL, OTHER])],
     env: { ADMIN_PASSWORD: PASSWORD, FIXED_PRICING: 'false', EXCHANGE_FEE: '1',
       UPSTREAM_PROVIDER_FEE: '1', PRICING_REFRESH_INTERVAL_SECONDS: '0.5', PRICE_MAX_AGE_SECONDS: '60' },
   });

@@ -1,12 +1,16 @@
-// paid.js -- helpers shared by the paid-path suites (50-paid, 55-concurrency, 56-crash): the
-// test mint as a harness service, keys made from tokens, the balance API, `routstr audit`, SSE
-// parsing and PostgreSQL wiping. Not a test file (node --test only runs *.test.js).
+// paid.js -- helpers shared by the paid-path and admin suites (50-paid, 55-concurrency, 56-crash,
+// 84-admin-api, 85-admin-ui): the test mint, the fake exchange and a models.json as harness
+// services, keys made from tokens, the balance API, `routstr audit`, SSE parsing and PostgreSQL
+// wiping. Not a test file (node --test only runs *.test.js).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { getEncodedTokenV4 } from '@cashu/cashu-ts';
 
+import { startExchange } from '../../exchange/fake-exchange.js';
 import { startMint } from '../../mint/mint.js';
 import { mintTokens, walletFor } from '../../mint/testkit.js';
 import { BIN, fetchWithTimeout } from './harness.js';
@@ -49,6 +53,35 @@ export function mintService(opts = {}) {
     async stop() {
       await this.mint?.close();
     },
+  };
+}
+
+/** The fake exchange at `price` USD per BTC as a harness service: routstr gets BTC_PRICE_SOURCES. */
+export function exchangeService(price) {
+  return {
+    name: 'exchange',
+    exchange: undefined,
+    async start() {
+      this.exchange = await startExchange({ price });
+      return { env: { BTC_PRICE_SOURCES: this.exchange.sources } };
+    },
+    async stop() {
+      await this.exchange?.close();
+    },
+  };
+}
+
+/** A models.json of `models` in the stack's dir as a harness service: routstr gets MODELS_PATH. */
+export function modelsService(models) {
+  return {
+    name: 'models',
+    file: undefined,
+    start(stack) {
+      this.file = path.join(stack.dir, 'models.json');
+      fs.writeFileSync(this.file, JSON.stringify({ data: models }));
+      return { env: { MODELS_PATH: this.file } };
+    },
+    stop() {},
   };
 }
 
