@@ -414,13 +414,21 @@ routstr_env=(env -u TOR_PROXY_URL -u DATABASE_URL -u CORS_ORIGINS -u CASHU_MINTS
   HOST=127.0.0.1 PORT="$ROUTSTR_PORT" LOG_LEVEL=warning SHUTDOWN_GRACE_SECONDS=2
   FIXED_PRICING=true FIXED_COST_PER_REQUEST=0 RELAYS=)
 
+# Starts the routstr under test on CPU 0 with the env command given, from DIR (no .env of the
+# working tree is read, a database file lands there, its log is DIR/routstr.log), as PIDS[KEY],
+# and waits up to SECS for PORT's /health. Its pid is left in SPAWNED.
+spawn_routstr() { # key dir port secs env-command...
+  local key=$1 dir=$2 port=$3 secs=$4
+  shift 4
+  (cd "$dir" && exec "$@" taskset -c "$PROXY_CPU" "$ROUTSTR_BIN") >>"$dir/routstr.log" 2>&1 &
+  SPAWNED=$!
+  PIDS[$key]=$SPAWNED
+  wait_http "http://127.0.0.1:$port/health" "$secs" "$SPAWNED" || die "$key did not start: $(tail -5 "$dir/routstr.log")"
+}
+
 start_routstr() {
-  # From the temp dir: no .env of the working tree is read, and a database file lands there.
-  (cd "$T/routstr" && exec "${routstr_env[@]}" taskset -c "$PROXY_CPU" "$ROUTSTR_BIN") \
-    >>"$T/routstr/routstr.log" 2>&1 &
-  ROUTSTR_PID=$!
-  PIDS[routstr]=$ROUTSTR_PID
-  wait_http "http://127.0.0.1:$ROUTSTR_PORT/health" 10 "$ROUTSTR_PID" || die "routstr did not start: $(tail -5 "$T/routstr/routstr.log")"
+  spawn_routstr routstr "$T/routstr" "$ROUTSTR_PORT" 10 "${routstr_env[@]}"
+  ROUTSTR_PID=$SPAWNED
 }
 stop_routstr() {
   stop_pid "$ROUTSTR_PID" TERM
@@ -447,11 +455,8 @@ routstr_b_env=(env -u TOR_PROXY_URL -u CORS_ORIGINS -u NSEC -u HTTP_URL -u ONION
   DATABASE_URL="sqlite:///$T/routstr_billed/routstr.db")
 
 start_routstr_billed() {
-  (cd "$T/routstr_billed" && exec "${routstr_b_env[@]}" taskset -c "$PROXY_CPU" "$ROUTSTR_BIN") \
-    >>"$T/routstr_billed/routstr.log" 2>&1 &
-  ROUTSTR_B_PID=$!
-  PIDS[routstr_billed]=$ROUTSTR_B_PID
-  wait_http "http://127.0.0.1:$ROUTSTR_B_PORT/health" 20 "$ROUTSTR_B_PID" || die "billed routstr did not start: $(tail -5 "$T/routstr_billed/routstr.log")"
+  spawn_routstr routstr_billed "$T/routstr_billed" "$ROUTSTR_B_PORT" 20 "${routstr_b_env[@]}"
+  ROUTSTR_B_PID=$SPAWNED
 }
 stop_routstr_billed() {
   stop_pid "$ROUTSTR_B_PID" TERM
@@ -860,10 +865,8 @@ sx() {
       FIXED_PRICING=true FIXED_COST_PER_REQUEST=1 CASHU_MINTS="http://127.0.0.1:$mint_port"
       CASHU_SPECULATIVE=$([[ $mode == speculative ]] && echo true || echo false))
     note_raw sx "cd \$TMP/sx/$mode && ${env_sx[*]} taskset -c $PROXY_CPU $ROUTSTR_SHOWN"
-    (cd "$dir" && exec "${env_sx[@]}" taskset -c "$PROXY_CPU" "$ROUTSTR_BIN") >>"$dir/routstr.log" 2>&1 &
-    sx_pid[$mode]=$!
-    PIDS[sx-$mode]=$!
-    wait_http "http://127.0.0.1:$port/health" 10 "${sx_pid[$mode]}" || die "SX: routstr ($mode) did not start: $(tail -5 "$dir/routstr.log")"
+    spawn_routstr "sx-$mode" "$dir" "$port" 10 "${env_sx[@]}"
+    sx_pid[$mode]=$SPAWNED
   done
   log "SX: X-Cashu, swap answered after ${SX_SWAP_MS} ms: plain vs speculative, $SX_N requests x $SX_ROUNDS rounds"
   for ((r = 1; r <= SX_ROUNDS; r++)); do
